@@ -1,0 +1,244 @@
+"""Command line: options in, exit code out. No logic of its own."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from gccheck import __version__
+from gccheck.errors import InputError
+from gccheck.masking import Redactor
+from gccheck.model import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED
+
+HOSTING_HELP = ("shared-cloud, shared-cloud-ssc, dedicated-cloud, dedicated-cloud-ssc, "
+                "customer-managed-cloud or on-prem (types in matrix.yaml)")
+
+
+@dataclass
+class RunState:
+    """Per-invocation state: the secrets to hide and whether to show tracebacks."""
+
+    redactor: Redactor = field(default_factory=Redactor)
+    debug: bool = False
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redactor.redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self.redactor.redact(
+                "".join(traceback.format_exception(*record.exc_info)))
+            record.exc_info = None
+        return True
+
+
+def _setup_logging(state: RunState, debug: bool) -> None:
+    state.debug = state.debug or debug
+    if not state.debug:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RedactingFilter(state.redactor))
+    handler.setFormatter(logging.Formatter("gccheck debug: %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG)
+    for noisy in ("botocore", "urllib3", "azure", "google", "kubernetes"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
+
+
+def _state() -> RunState:
+    state: RunState = click.get_current_context().ensure_object(RunState)
+    return state
+
+
+_TIMEOUT = click.FloatRange(min=0.1, max=600)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="gccheck")
+def cli() -> None:
+    """Check that W&B Server's artifact garbage collection will work on a deployment.
+
+    Reads the deployment's settings and its bucket's live configuration, judges them against
+    W&B's hosting matrix (matrix.yaml) and says what to fix.
+    """
+
+
+def _common_output(fn: Any) -> Any:
+    for option in reversed([
+        click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
+                     type=click.Path(dir_okay=False), help="Use another matrix.yaml."),
+        click.option("--output", "-o", envvar="GCCHECK_OUTPUT", metavar="FILE",
+                     help="Write the report to FILE (atomically) instead of stdout."),
+        click.option("--timeout", envvar="GCCHECK_TIMEOUT", type=_TIMEOUT, default=10.0,
+                     show_default=True, metavar="SECONDS",
+                     help="Connect/read timeout of each request, and the longest wait for "
+                          "one bucket."),
+        click.option("--strict", envvar="GCCHECK_STRICT", is_flag=True,
+                     help="Count advisories that warn as failures."),
+        click.option("--warn-only", envvar="GCCHECK_WARN_ONLY", is_flag=True,
+                     help="Exit 0 even when something fails or is unknown (the report still "
+                          "says so)."),
+        click.option("--debug", envvar="GCCHECK_DEBUG", is_flag=True,
+                     help="Log what gccheck does (secrets redacted) and show tracebacks."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.option("--hosting", envvar="GCCHECK_HOSTING", required=True, metavar="TYPE",
+              help=f"Hosting type: {HOSTING_HELP}.")
+@click.option("--bucket", envvar="GCCHECK_BUCKET", metavar="URL",
+              help="W&B bucket URL (default: BUCKET from the settings source).")
+@click.option("--env-file", envvar="GCCHECK_ENV_FILE", metavar="PATH",
+              help="Read settings from a dotenv file instead of the process environment.")
+@click.option("--values", "-f", "values", envvar="GCCHECK_VALUES", multiple=True,
+              metavar="FILE", help="W&B Helm values file or WeightsAndBiases resource "
+                                   "(repeatable, merged in order like helm -f).")
+@click.option("--workload", envvar="GCCHECK_WORKLOAD", metavar="[NS/]KIND/NAME[:CONTAINER]",
+              help="Read settings from a live Deployment/StatefulSet ('auto' finds W&B's).")
+@click.option("--kubeconfig", envvar="GCCHECK_KUBECONFIG", metavar="PATH",
+              help="Kubeconfig for --workload (default: KUBECONFIG, ~/.kube/config, "
+                   "in-cluster).")
+@click.option("--context", "kube_context", envvar="GCCHECK_CONTEXT", metavar="NAME",
+              help="Kubeconfig context for --workload.")
+@click.option("--endpoint-url", envvar="GCCHECK_ENDPOINT_URL", metavar="URL",
+              help="S3 endpoint (MinIO, ...); also settles how s3://AK:SK@x/y is read.")
+@click.option("--aws-profile", envvar="GCCHECK_AWS_PROFILE", metavar="NAME",
+              help="AWS profile for S3 buckets without keys in the URL.")
+@click.option("--azure-subscription", envvar=["GCCHECK_AZURE_SUBSCRIPTION",
+                                               "AZURE_SUBSCRIPTION_ID"], metavar="ID",
+              help="Azure subscription: enables the management-plane check.")
+@click.option("--azure-resource-group", envvar="GCCHECK_AZURE_RESOURCE_GROUP", metavar="NAME",
+              help="Resource group of the storage account (skips the search).")
+@click.option("--azure-plane", envvar="GCCHECK_AZURE_PLANE", type=click.Choice(["mgmt", "data"]),
+              help="Force the Azure management or data plane (default: choose).")
+@click.option("--azure-blob-endpoint", envvar="GCCHECK_AZURE_BLOB_ENDPOINT", metavar="URL",
+              help="Blob endpoint (sovereign clouds, Azurite).")
+@click.option("--azure-arm-endpoint", envvar="GCCHECK_AZURE_ARM_ENDPOINT", metavar="URL",
+              help="Azure Resource Manager endpoint (sovereign clouds).")
+@click.option("--name", envvar="GCCHECK_NAME", default="wandb", show_default=True,
+              help="Name of the deployment in the report.")
+@click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
+              type=click.Choice(["table", "json", "markdown", "junit"]))
+@click.option("--termination-message", envvar="GCCHECK_TERMINATION_MESSAGE", metavar="PATH",
+              help="Also write the one-line verdict to PATH (a Kubernetes termination "
+                   "message file, e.g. /dev/termination-log).")
+@_common_output
+def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[str, ...],
+          workload: str | None, kubeconfig: str | None, kube_context: str | None,
+          endpoint_url: str | None, aws_profile: str | None, azure_subscription: str | None,
+          azure_resource_group: str | None, azure_plane: str | None,
+          azure_blob_endpoint: str | None, azure_arm_endpoint: str | None, name: str,
+          fmt: str, termination_message: str | None, matrix_path: str | None,
+          output: str | None, timeout: float, strict: bool, warn_only: bool,
+          debug: bool) -> int:
+    """Check one deployment against the hosting matrix.
+
+    \b
+    Exit codes: 0 ready, 1 a requirement fails, 3 a requirement could not be verified,
+    2 bad usage or input. --warn-only turns 1 and 3 into 0.
+    """
+    from gccheck.commands import run_check
+    from gccheck.target import TargetSpec
+
+    state = _state()
+    _setup_logging(state, debug)
+    spec = TargetSpec(
+        name=name, hosting=hosting, bucket=bucket, env_file=env_file, values=values,
+        workload=workload, kubeconfig=kubeconfig, context=kube_context,
+        endpoint_url=endpoint_url, aws_profile=aws_profile,
+        azure_subscription=azure_subscription, azure_resource_group=azure_resource_group,
+        azure_plane=azure_plane, azure_blob_endpoint=azure_blob_endpoint,
+        azure_arm_endpoint=azure_arm_endpoint, timeout=timeout)
+    return run_check(spec, state.redactor, matrix_path=matrix_path, fmt=fmt, output=output,
+                     strict=strict, warn_only=warn_only,
+                     termination_message=termination_message)
+
+
+@cli.command("matrix")
+@click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
+              type=click.Choice(["table", "json", "markdown"]))
+@click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
+              type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+def matrix_command(fmt: str, matrix_path: str | None) -> int:
+    """Print the hosting matrix as W&B's documentation shows it."""
+    from gccheck.commands import show_matrix
+
+    return show_matrix(fmt, matrix_path, _state().redactor)
+
+
+@cli.command()
+@click.argument("check_id", metavar="ID")
+@click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
+              type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+def explain(check_id: str, matrix_path: str | None) -> int:
+    """Explain a requirement or advisory: what, why, the fix per provider, permissions."""
+    from gccheck.commands import explain_check
+
+    return explain_check(check_id, matrix_path, _state().redactor)
+
+
+@cli.command()
+@click.option("--debug", envvar="GCCHECK_DEBUG", is_flag=True, help="Show debug logs.")
+def demo(debug: bool) -> int:
+    """Run gccheck against local S3 (and GCS, Azure) servers: no cloud account needed."""
+    from gccheck.demo import run_demo
+
+    state = _state()
+    _setup_logging(state, debug)
+    return run_demo(state.redactor)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: turns every failure into one line on stderr and a documented exit code."""
+    state = RunState(debug=os.environ.get("GCCHECK_DEBUG", "").lower() in ("1", "true", "yes"))
+    args = sys.argv[1:] if argv is None else argv
+    state.debug = state.debug or "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="gccheck", standalone_mode=False, obj=state)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        code = EXIT_INPUT
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "gccheck"
+        message = state.redactor.redact(_one_line(exc.format_message()))
+        click.echo(f"gccheck: error: {message} (see '{command} --help')", err=True)
+        code = EXIT_INPUT
+    except InputError as exc:
+        click.echo(f"gccheck: error: {state.redactor.redact(str(exc))}", err=True)
+        code = EXIT_INPUT
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("gccheck: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        click.echo(f"gccheck: error: {state.redactor.redact(_one_line(exc.format_message()))}",
+                   err=True)
+        code = EXIT_INPUT
+    except BrokenPipeError:
+        # stdout closed early (| head): not an error worth a traceback.
+        sys.stderr.close()
+        code = 0
+    except Exception as exc:
+        if state.debug:
+            click.echo(state.redactor.redact(traceback.format_exc()), err=True)
+        click.echo(f"gccheck: internal error ({type(exc).__name__}); this is a bug, run with "
+                   "--debug for details", err=True)
+        code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,116 @@
+"""What each CLI command does, apart from parsing options (kept out of cli.py for tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from tabulate import tabulate
+
+from gccheck.audit import prepare, run
+from gccheck.catalog import ANY, load_catalog
+from gccheck.errors import InputError
+from gccheck.formats import get_format
+from gccheck.formats.text import verdict
+from gccheck.masking import Redactor
+from gccheck.matrix import Matrix, load_matrix
+from gccheck.model import Report
+from gccheck.output import emit, use_color, write_atomic
+from gccheck.rules import RULES
+from gccheck.target import TargetSpec
+
+
+def load(matrix_path: str | None) -> Matrix:
+    return load_matrix(matrix_path, RULES)
+
+
+def termination_line(report: Report) -> str:
+    """The one-line verdict for a Kubernetes termination message (at most 4096 bytes)."""
+    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}"
+             for t in report.targets]
+    return "; ".join(parts)[:4000]
+
+
+def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, fmt: str,
+              output: str | None, strict: bool, warn_only: bool,
+              termination_message: str | None = None) -> int:
+    matrix = load(matrix_path)
+    prepared = prepare(spec, matrix, os.environ, redactor)
+    report = run([prepared], matrix, concurrency=1, strict=strict)
+    emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
+         output)
+    if termination_message:
+        write_atomic(termination_message, redactor.redact(termination_line(report)) + "\n")
+    return report.exit_code(warn_only)
+
+
+def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
+    matrix = load(matrix_path)
+    columns: list[str] = []
+    for req in matrix.requirements.values():
+        column = req.column or req.title
+        if column not in columns:
+            columns.append(column)
+    ssc = ", ".join(matrix.providers[p].title for p in sorted(matrix.ssc_providers))
+    if fmt == "json":
+        data = {
+            "hosting-types": {h.id: {"title": h.title, "requires": list(h.requires)}
+                              for h in matrix.hosting_types.values()},
+            "requirements": {r.id: {"title": r.title, "providers": sorted(r.providers)
+                                    if r.providers else None}
+                             for r in matrix.requirements.values()},
+            "secure-storage-connector": {"providers": sorted(matrix.ssc_providers)},
+        }
+        emit(json.dumps(data, indent=2) + "\n", redactor)
+        return 0
+    rows = []
+    for h in matrix.hosting_types.values():
+        cells = []
+        for column in columns:
+            ids = [r.id for r in matrix.requirements.values()
+                   if (r.column or r.title) == column and r.id in h.requires]
+            cells.append("required" if ids else "")
+        rows.append([f"{h.title} ({h.id})", *cells])
+    table = tabulate(rows, headers=["hosting type", *columns],
+                     tablefmt="github" if fmt == "markdown" else "simple")
+    emit(f"{table}\n\nSecure storage connector (SSC) offered on: {ssc}.\n"
+         "Azure takes blob soft delete where the other providers take bucket versioning.\n",
+         redactor)
+    return 0
+
+
+def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) -> int:
+    matrix = load(matrix_path)
+    catalog = load_catalog()
+    check = matrix.requirements.get(check_id) or matrix.advisories.get(check_id)
+    entry = catalog.get(check_id)
+    if check is None or entry is None:
+        known = ", ".join([*matrix.requirements, *matrix.advisories])
+        raise InputError(f"unknown requirement or advisory {check_id!r} (one of: {known})")
+    kind = "requirement" if check_id in matrix.requirements else "advisory (warn)"
+    required_by = [h.id for h in matrix.hosting_types.values() if check_id in h.requires]
+    lines = [f"{check_id}: {check.title} [{kind}]", "", entry.what, "", "Why: " + entry.why, ""]
+    if kind == "requirement":
+        lines.append("Required for: " + (", ".join(required_by) or "no hosting type"))
+    if check.providers:
+        lines.append("Applies to buckets on: " + ", ".join(
+            matrix.providers[p].title for p in sorted(check.providers)))
+    lines += ["", "Fix:"]
+    for provider, ways in entry.fix.items():
+        title = "any provider" if provider == ANY else matrix.providers[provider].title \
+            if provider in matrix.providers else provider
+        lines.append(f"  {title}:")
+        for way, text in ways.items():
+            body = text.rstrip().replace("\n", "\n        ")
+            lines.append(f"    {way}:\n        {body}")
+    lines += ["", "Permissions gccheck needs to check it (read-only):"]
+    for provider, perms in entry.permissions.items():
+        title = "any provider" if provider == ANY else provider
+        lines.append(f"  {title}: {', '.join(perms)}")
+    emit("\n".join(lines) + "\n", redactor)
+    return 0
+
+
+def stderr(message: str, redactor: Redactor) -> None:
+    sys.stderr.write(redactor.redact(message) + "\n")

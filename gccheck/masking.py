@@ -1,0 +1,116 @@
+"""The one place that knows what a secret looks like and how to hide it.
+
+Two layers: values are masked where they are turned into text (`mask_url`, `describe_value`),
+and every line gccheck writes passes through a `Redactor` that knows the run's secrets and
+the common shapes of keys, as a last guard.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+
+# Environment variable names whose values are treated as secrets.
+SECRET_NAME = re.compile(
+    r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL|CONNECTION_STRING|PRIVATE|AUTH|SAS|SIGNATURE", re.I
+)
+
+# scheme://userinfo@ : userinfo may hold access keys, account keys or private keys.
+_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)([^@\s'\"]+)@", re.I)
+_SHAPES = (
+    # Azure connection strings and SAS tokens.
+    re.compile(r"(AccountKey=)[^;\s'\"]+", re.I),
+    re.compile(r"(SharedAccessSignature=)[^;\s'\"]+", re.I),
+    re.compile(r"([?&]sig=)[^&\s'\"]+", re.I),
+    # key=value pairs whose name says secret (aws_secret_access_key = ..., token: ...).
+    re.compile(
+        r"((?:secret|token|password|passwd|private[_-]?key|account[_-]?key|access[_-]?key)"
+        r"[\w-]*['\"]?\s*[=:]\s*['\"]?)[^\s'\",;&]+",
+        re.I,
+    ),
+    # PEM blocks, plain or URL-encoded.
+    re.compile(r"()-----BEGIN[^-]*PRIVATE KEY-----.*?-----END[^-]*PRIVATE KEY-----", re.S),
+    re.compile(r"()-----BEGIN[%\w]*PRIVATE[%\w]*KEY-----.*?(?:-----END[^-]*KEY-----|$)", re.S),
+    re.compile(r"()(?:%2D){5}BEGIN.*?PRIVATE.*?(?:%2D){5}.*?(?:END.*?(?:%2D){5}|$)", re.S | re.I),
+)
+_MIN_SECRET_LEN = 4
+
+
+def is_secret_name(name: str) -> bool:
+    """True for variable names whose value must never be shown (AWS_SECRET_ACCESS_KEY, ...)."""
+    return bool(SECRET_NAME.search(name))
+
+
+def mask_url(url: str) -> str:
+    """The URL with any user:password part replaced by ***."""
+
+    def hide(match: re.Match[str]) -> str:
+        userinfo = match.group(2)
+        hidden = f"{MASK}:{MASK}" if ":" in userinfo else MASK
+        return f"{match.group(1)}{hidden}@"
+
+    return _URL_USERINFO.sub(hide, url)
+
+
+def describe_value(value: str, limit: int = 24) -> str:
+    """A value quoted for a message, or its length only when it is long enough to be a key."""
+    if len(value) > limit or any(not ch.isprintable() for ch in value):
+        return f"a {len(value)}-character value (not shown)"
+    return repr(value)
+
+
+def _variants(secret: str) -> set[str]:
+    raw = secret.encode("utf-8", "surrogateescape")
+    found = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        base64.b64encode(raw).decode("ascii"),
+        base64.urlsafe_b64encode(raw).decode("ascii"),
+    }
+    # Base64 of a secret inside a longer blob is not aligned; the padded form above covers
+    # whole values (Kubernetes Secrets), the stripped one covers '='-less encoders.
+    found.add(base64.b64encode(raw).decode("ascii").rstrip("="))
+    return {v for v in found if len(v) >= _MIN_SECRET_LEN}
+
+
+class Redactor:
+    """Hides known secret values and secret-shaped text in anything gccheck prints."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Remember a secret (and its URL-encoded and base64 forms) to hide from now on."""
+        if secret and len(secret.strip()) >= _MIN_SECRET_LEN:
+            self._secrets |= _variants(secret)
+            if secret != secret.strip():
+                self._secrets |= _variants(secret.strip())
+
+    def add_settings(self, values: Mapping[str, str | None]) -> None:
+        """Remember the values of every secret-named variable, and secrets inside URLs."""
+        for name, value in values.items():
+            if value is None:
+                continue
+            if is_secret_name(name):
+                self.add(value)
+            for match in _URL_USERINFO.finditer(value):
+                for part in re.split(r"[:]", match.group(2), maxsplit=1):
+                    self.add(part)
+
+    def redact(self, text: str) -> str:
+        """The text with every known secret and secret-shaped substring replaced by ***."""
+        # Longest first, so that a secret containing another is hidden whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        text = mask_url(text)
+        for shape in _SHAPES:
+            text = shape.sub(lambda m: f"{m.group(1)}{MASK}", text)
+        return text

@@ -1,0 +1,51 @@
+"""Writing what gccheck produces: redacted, to stdout or atomically to a file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from gccheck.errors import InputError
+from gccheck.masking import Redactor
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: readers never see half."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(f"--output {target}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(f"--output {target}: cannot write ({exc.strerror or exc})") from None
+        raise
+
+
+def emit(text: str, redactor: Redactor, output: str | None = None) -> None:
+    """The report goes to stdout or --output, always through the redactor."""
+    safe = redactor.redact(text)
+    if output and output != "-":
+        write_atomic(output, safe)
+    else:
+        sys.stdout.write(safe)
+        sys.stdout.flush()
+
+
+def use_color(output: str | None) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if output and output != "-":
+        return False
+    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "":
+        return False
+    return sys.stdout.isatty()

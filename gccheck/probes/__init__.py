@@ -1,0 +1,32 @@
+"""Probes, one module per provider, imported only when a bucket on that provider is checked."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from gccheck.probes.interface import BucketProbe
+
+# provider id -> module with a `Probe` class.
+_MODULES = {
+    "aws": "gccheck.probes.s3",
+    "s3-compatible": "gccheck.probes.s3",
+    "coreweave": "gccheck.probes.s3",
+}
+
+
+class ProbeRegistry:
+    """One probe instance per module for the whole run, so clients can be reused."""
+
+    def __init__(self) -> None:
+        self._probes: dict[str, BucketProbe] = {}
+        self._lock = threading.Lock()
+
+    def for_provider(self, provider: str) -> BucketProbe | None:
+        module = _MODULES.get(provider)
+        if module is None:
+            return None
+        with self._lock:
+            if module not in self._probes:
+                self._probes[module] = importlib.import_module(module).Probe()
+            return self._probes[module]

@@ -1,0 +1,278 @@
+"""S3 and S3-compatible stores (AWS, MinIO, CoreWeave, ...) through boto3.
+
+Read-only calls: GetBucketVersioning, GetBucketLifecycleConfiguration,
+GetObjectLockConfiguration. boto3 is imported on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from gccheck.bucket_url import BucketLocation
+from gccheck.model import (
+    BucketFacts,
+    DeleteProtection,
+    LifecycleRule,
+    Settings,
+    Unavailable,
+    UnavailableKind,
+    VersioningState,
+)
+from gccheck.probes.interface import ProbeOptions
+
+log = logging.getLogger(__name__)
+
+# API call -> the IAM action AWS checks for it (named in `unknown` verdicts).
+PERMISSIONS = {
+    "get_bucket_versioning": "s3:GetBucketVersioning",
+    "get_bucket_lifecycle_configuration": "s3:GetLifecycleConfiguration",
+    "get_object_lock_configuration": "s3:GetBucketObjectLockConfiguration",
+}
+_DENIED = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden", "AccountProblem"}
+_CREDENTIALS_BAD = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+                    "InvalidToken", "TokenRefreshRequired"}
+_MISSING = {"NoSuchBucket"}
+_ABSENT = {"NoSuchLifecycleConfiguration", "ObjectLockConfigurationNotFoundError"}
+_NOT_IMPLEMENTED = {"NotImplemented", "501", "XNotImplemented"}
+_THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+              "TooManyRequests", "429", "503"}
+
+
+class _Missing(Exception):
+    """The bucket does not exist."""
+
+
+class _Absent(Exception):
+    """The configuration asked for was never set (no lifecycle rules, no object lock)."""
+
+
+def _has_gaierror(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        stack.extend([current.__cause__, current.__context__])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        error = getattr(current, "kwargs", {}).get("error")
+        if isinstance(error, BaseException):
+            stack.append(error)
+    return "Name or service not known" in str(exc) or "nodename nor servname" in str(exc)
+
+
+def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Unavailable:
+    """Turn a botocore exception into a fact that says why the answer is missing."""
+    from botocore import exceptions as bex
+
+    permission = PERMISSIONS.get(call)
+    if isinstance(exc, bex.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _DENIED or status == 403:
+            return Unavailable(UnavailableKind.DENIED,
+                               f"access denied: {permission} is not allowed", permission)
+        if code in _CREDENTIALS_BAD:
+            return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                               f"the credentials were rejected ({code})")
+        if code in _THROTTLED or status in (429, 503):
+            return Unavailable(UnavailableKind.UNREACHABLE,
+                               f"throttled by the endpoint ({code or status}) after retries")
+        if status is not None and status >= 500:
+            return Unavailable(UnavailableKind.UNREACHABLE,
+                               f"server error from the endpoint (HTTP {status} {code}) "
+                               "after retries")
+        if status in (301, 302, 307, 308):
+            return Unavailable(UnavailableKind.ERROR,
+                               f"unexpected redirect (HTTP {status} {code}): wrong region or "
+                               "endpoint?")
+        return Unavailable(UnavailableKind.ERROR, f"{call} failed: {code or status}")
+    if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
+        return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                           "no AWS credentials found (keys in the bucket URL, AWS_ACCESS_KEY_ID "
+                           "and AWS_SECRET_ACCESS_KEY, a profile, or an instance/IRSA role)")
+    if isinstance(exc, bex.ProfileNotFound):
+        return Unavailable(UnavailableKind.NO_CREDENTIALS, f"AWS profile not found ({exc})")
+    if isinstance(exc, bex.ConnectTimeoutError | bex.ReadTimeoutError):
+        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within "
+                                                    f"{timeout:g} s")
+    if isinstance(exc, bex.SSLError):
+        return Unavailable(UnavailableKind.UNREACHABLE, f"TLS handshake with {endpoint} failed "
+                                                        "(certificate not trusted?)")
+    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionClosedError):
+        if _has_gaierror(exc):
+            return Unavailable(UnavailableKind.UNREACHABLE,
+                               f"DNS lookup failed for {endpoint}")
+        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
+    if isinstance(exc, bex.ResponseParserError | bex.IncompleteReadError):
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
+    if isinstance(exc, bex.BotoCoreError):
+        return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
+    return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
+
+
+def _lifecycle_rule(raw: dict[str, Any]) -> LifecycleRule:
+    expiration = raw.get("Expiration") or {}
+    expires_current = "Days" in expiration or "Date" in expiration
+    scope = raw.get("Filter") or {}
+    prefix = scope.get("Prefix", raw.get("Prefix")) if isinstance(scope, dict) else None
+    parts = []
+    if expires_current:
+        parts.append(f"expires current objects after {expiration.get('Days', expiration.get('Date'))}"
+                     + (" days" if "Days" in expiration else ""))
+    if "NoncurrentVersionExpiration" in raw:
+        days = raw["NoncurrentVersionExpiration"].get("NoncurrentDays")
+        parts.append(f"expires noncurrent versions after {days} days")
+    if prefix:
+        parts.append(f"prefix {prefix!r}")
+    return LifecycleRule(
+        id=str(raw.get("ID") or "(unnamed)"),
+        enabled=raw.get("Status") == "Enabled",
+        expires_current=expires_current,
+        expires_noncurrent="NoncurrentVersionExpiration" in raw,
+        description=", ".join(parts),
+    )
+
+
+def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
+    config = raw.get("ObjectLockConfiguration") or {}
+    if config.get("ObjectLockEnabled") != "Enabled":
+        return DeleteProtection(False, "object lock is not enabled")
+    retention = (config.get("Rule") or {}).get("DefaultRetention")
+    if not retention:
+        return DeleteProtection(False, "object lock is enabled without a default retention")
+    length = (f"{retention['Days']} days" if "Days" in retention
+              else f"{retention.get('Years')} years")
+    return DeleteProtection(True, f"object lock default retention {retention.get('Mode')} "
+                                  f"{length}")
+
+
+class Probe:
+    """Reads versioning, lifecycle rules and object lock; reuses clients across targets."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, bucket: BucketLocation, settings: Settings, options: ProbeOptions) -> Any:
+        access_key = bucket.access_key or settings.get("AWS_ACCESS_KEY_ID")
+        secret_key = bucket.secret_key if bucket.access_key else settings.get(
+            "AWS_SECRET_ACCESS_KEY")
+        token = None if bucket.access_key else settings.get("AWS_SESSION_TOKEN")
+        region = bucket.region or settings.get("AWS_REGION") or settings.get("AWS_DEFAULT_REGION")
+        key = (bucket.endpoint_url, access_key, secret_key, token, region, options.aws_profile,
+               options.timeout, bucket.force_path_style)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                return client
+            import boto3
+            from botocore.config import Config
+
+            session = boto3.session.Session(profile_name=options.aws_profile)
+            config = Config(
+                connect_timeout=options.timeout,
+                read_timeout=options.timeout,
+                retries={"total_max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": "path" if bucket.force_path_style else "auto"},
+                max_pool_connections=64,
+                user_agent_extra="gccheck",
+            )
+            client = session.client(
+                "s3", endpoint_url=bucket.endpoint_url, region_name=region,
+                aws_access_key_id=access_key if access_key and secret_key else None,
+                aws_secret_access_key=secret_key if access_key and secret_key else None,
+                aws_session_token=token if access_key and secret_key else None,
+                config=config)
+            self._clients[key] = client
+            return client
+
+    def probe(self, bucket: BucketLocation, settings: Settings,
+              options: ProbeOptions) -> BucketFacts:
+        deadline = time.monotonic() + options.timeout
+        endpoint = bucket.endpoint_url or "AWS S3"
+        try:
+            client = self._client(bucket, settings, options)
+        except Exception as exc:  # bad profile, bad region name, ...
+            failure = classify(exc, "client", endpoint, options.timeout)
+            return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
+                               delete_protection=failure)
+
+        def call(name: str) -> Callable[[], dict[str, Any]]:
+            def run() -> dict[str, Any]:
+                from botocore.exceptions import ClientError
+                try:
+                    response: dict[str, Any] = getattr(client, name)(Bucket=bucket.bucket)
+                    return response
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code", "")
+                    if code in _MISSING:
+                        raise _Missing() from None
+                    if code in _ABSENT:
+                        raise _Absent() from None
+                    if code in _NOT_IMPLEMENTED:
+                        raise NotImplementedError(code) from None
+                    raise
+
+            return run
+
+        futures: dict[str, Future[dict[str, Any]]] = {
+            name: options.pool.submit(call(name)) for name in PERMISSIONS}
+        answers: dict[str, dict[str, Any] | BaseException] = {}
+        for name, future in futures.items():
+            try:
+                answers[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                answers[name] = TimeoutError()
+            except BaseException as exc:
+                answers[name] = exc
+        if any(isinstance(a, _Missing) for a in answers.values()):
+            return BucketFacts(provider=bucket.provider, missing=True,
+                               missing_reason=f"bucket {bucket.bucket} does not exist"
+                               + (f" at {bucket.endpoint_url}" if bucket.endpoint_url else ""))
+
+        def fact(name: str, parse: Callable[[dict[str, Any]], Any], absent: Any) -> Any:
+            answer = answers[name]
+            if isinstance(answer, dict):
+                return parse(answer)
+            if isinstance(answer, _Absent):
+                return absent
+            if isinstance(answer, TimeoutError):
+                return Unavailable(UnavailableKind.TIMEOUT,
+                                   f"no answer from {endpoint} within {options.timeout:g} s")
+            if isinstance(answer, NotImplementedError):
+                return Unavailable(UnavailableKind.ERROR,
+                                   f"the endpoint does not implement {name}")
+            log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
+            return classify(answer, name, endpoint, options.timeout)
+
+        versioning = fact("get_bucket_versioning", _versioning_state, None)
+        lifecycle = fact("get_bucket_lifecycle_configuration",
+                         lambda r: tuple(_lifecycle_rule(x) for x in r.get("Rules", [])), ())
+        lock_answer = answers["get_object_lock_configuration"]
+        if isinstance(lock_answer, NotImplementedError):
+            lock: Any = DeleteProtection(False, "the endpoint does not implement object lock")
+        else:
+            lock = fact("get_object_lock_configuration", _object_lock,
+                        DeleteProtection(False, "object lock is not configured"))
+        return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=lifecycle,
+                           delete_protection=lock)
+
+
+def _versioning_state(response: dict[str, Any]) -> VersioningState:
+    status = response.get("Status")
+    if status == "Enabled":
+        return VersioningState.ENABLED
+    if status == "Suspended":
+        return VersioningState.SUSPENDED
+    return VersioningState.NEVER_ENABLED

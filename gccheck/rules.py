@@ -1,0 +1,316 @@
+"""Pure evaluation: (matrix, hosting type, settings, bucket, bucket facts) -> results.
+
+A rule is one small function registered under the name matrix.yaml uses in `check:`.
+Rules never touch the network or an SDK; probes gather facts, rules judge them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from gccheck.bucket_url import BucketLocation
+from gccheck.catalog import Entry, load_catalog
+from gccheck.masking import describe_value
+from gccheck.matrix import Check, HostingType, Matrix
+from gccheck.model import (
+    BucketFacts,
+    DeleteProtection,
+    Kind,
+    LifecycleRule,
+    Result,
+    Settings,
+    SoftDelete,
+    Status,
+    Unavailable,
+    VersioningState,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule may look at."""
+
+    matrix: Matrix
+    hosting: HostingType
+    settings: Settings
+    bucket: BucketLocation | None
+    facts: BucketFacts | None
+    # Why there is no bucket to judge ("no bucket given ..."), when bucket is None.
+    no_bucket_reason: str = "no bucket given: pass --bucket URL or set BUCKET"
+
+
+Rule = Callable[[Check, Kind, Context], Result]
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        RULES[name] = fn
+        return fn
+
+    return register
+
+
+def _entry(check: Check) -> Entry | None:
+    return load_catalog().get(check.id)
+
+
+def _fix(check: Check, ctx: Context) -> str | None:
+    entry = _entry(check)
+    if entry is None or ctx.bucket is None:
+        return None
+    b = ctx.bucket
+    return entry.fix_for(b.provider, bucket=b.bucket, endpoint=b.endpoint_url, account=b.account,
+                         container=b.bucket if b.account else None)
+
+
+def _result(check: Check, kind: Kind, status: Status, summary: str, detail: str = "",
+            remediation: str | None = None, source: str | None = None) -> Result:
+    return Result(check.id, kind, status, summary, detail, remediation, source)
+
+
+def _unavailable(check: Check, kind: Kind, what: Unavailable) -> Result:
+    detail = f"missing permission: {what.permission}" if what.permission else ""
+    return _result(check, kind, Status.UNKNOWN, what.reason, detail)
+
+
+def _bucket_detail(ctx: Context) -> str:
+    parts: list[str] = []
+    if ctx.bucket is not None and ctx.bucket.reading:
+        parts.append(ctx.bucket.reading)
+    if ctx.facts is not None:
+        parts.extend(ctx.facts.notes)
+    return "; ".join(parts)
+
+
+def _bucket_precheck(check: Check, kind: Kind, ctx: Context) -> Result | None:
+    """The verdict when there is no bucket, no facts or no bucket at all on the provider."""
+    if ctx.bucket is None:
+        return _result(check, kind, Status.UNKNOWN, ctx.no_bucket_reason)
+    if ctx.facts is None:
+        return _result(check, kind, Status.UNKNOWN, "the bucket was not probed")
+    if ctx.facts.missing:
+        return _result(check, kind, Status.FAIL,
+                       ctx.facts.missing_reason or f"bucket {ctx.bucket.display_name} does not exist",
+                       _bucket_detail(ctx))
+    return None
+
+
+# ---- requirements -------------------------------------------------------------------------
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (small strings only: variable names)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list[str]:
+    """Names that look like a mistyped `variable`: other case, a known near-miss, 1-2 edits."""
+    found = []
+    for name in names:
+        if name == variable:
+            continue
+        upper = name.upper()
+        if (upper == variable or name in known
+                or (abs(len(name) - len(variable)) <= 2 and edit_distance(upper, variable) <= 2)):
+            found.append(name)
+    return sorted(found)
+
+
+@rule("env-true")
+def env_true(check: Check, kind: Kind, ctx: Context) -> Result:
+    variable = check.variable or ""
+    setting = ctx.settings.values.get(variable)
+    value = "true"
+    if setting is not None and setting.unresolved:
+        return _result(check, kind, Status.UNKNOWN, f"{variable} cannot be read: {setting.unresolved}",
+                       source=setting.origin)
+    if setting is not None and setting.value is not None and setting.value.strip().lower() == value:
+        return _result(check, kind, Status.PASS, f"{variable} is {describe_value(setting.value)}",
+                       source=setting.origin)
+    fix_template = (setting.fix if setting is not None and setting.fix else ctx.settings.fix_missing)
+    remediation = fix_template.replace("{name}", variable).replace("{value}", value)
+    similar = near_misses(variable, check.near_misses, list(ctx.settings.values))
+    hint = ""
+    if similar:
+        hint = "; did you mean " + ", ".join(
+            f"{n} (set to {describe_value(ctx.settings.get(n) or '')} in "
+            f"{ctx.settings.values[n].origin})" for n in similar) + f"? W&B reads only {variable}"
+    if setting is None:
+        summary = f"{variable} is not set in the {ctx.settings.description}{hint}"
+        return _result(check, kind, Status.FAIL, summary, remediation=remediation)
+    found = "empty" if not (setting.value or "").strip() else describe_value(setting.value or "")
+    summary = f"{variable} is {found}, needs \"true\"{hint}"
+    return _result(check, kind, Status.FAIL, summary, remediation=remediation,
+                   source=setting.origin)
+
+
+_VERSIONING_FAIL = {
+    VersioningState.SUSPENDED: "versioning is suspended on bucket {}",
+    VersioningState.NEVER_ENABLED: "versioning was never enabled on bucket {}",
+    VersioningState.DISABLED: "versioning is disabled on bucket {}",
+}
+
+
+@rule("bucket-versioning")
+def bucket_versioning(check: Check, kind: Kind, ctx: Context) -> Result:
+    early = _bucket_precheck(check, kind, ctx)
+    if early is not None:
+        return early
+    assert ctx.facts is not None and ctx.bucket is not None
+    state = ctx.facts.versioning
+    name = ctx.bucket.display_name
+    detail = _bucket_detail(ctx)
+    if isinstance(state, Unavailable):
+        return _unavailable(check, kind, state)
+    if state is None:
+        return _result(check, kind, Status.UNKNOWN, f"the {ctx.bucket.provider} probe does not "
+                       "report versioning", detail)
+    if state is VersioningState.ENABLED:
+        return _result(check, kind, Status.PASS, f"versioning is enabled on bucket {name}", detail)
+    return _result(check, kind, Status.FAIL, _VERSIONING_FAIL[state].format(name), detail,
+                   _fix(check, ctx))
+
+
+@rule("blob-soft-delete")
+def blob_soft_delete(check: Check, kind: Kind, ctx: Context) -> Result:
+    early = _bucket_precheck(check, kind, ctx)
+    if early is not None:
+        return early
+    assert ctx.facts is not None and ctx.bucket is not None
+    policy = ctx.facts.blob_soft_delete
+    account = ctx.bucket.account or ctx.bucket.bucket
+    detail = _bucket_detail(ctx)
+    if isinstance(policy, Unavailable):
+        return _unavailable(check, kind, policy)
+    if not isinstance(policy, SoftDelete):
+        return _result(check, kind, Status.UNKNOWN, f"the {ctx.bucket.provider} probe does not "
+                       "report blob soft delete", detail)
+    if policy.enabled:
+        days = f" ({policy.days:g} days retention)" if policy.days is not None else ""
+        return _result(check, kind, Status.PASS,
+                       f"blob soft delete is enabled on account {account}{days}", detail)
+    return _result(check, kind, Status.FAIL, f"blob soft delete is disabled on account {account}",
+                   detail, _fix(check, ctx))
+
+
+@rule("ssc-provider")
+def ssc_provider(check: Check, kind: Kind, ctx: Context) -> Result:
+    if ctx.bucket is None:
+        return _result(check, kind, Status.UNKNOWN, ctx.no_bucket_reason)
+    offered = sorted(ctx.matrix.ssc_providers)
+    titles = ", ".join(ctx.matrix.providers[p].title for p in offered) or "no provider"
+    provider = ctx.bucket.provider
+    title = ctx.matrix.providers[provider].title if provider in ctx.matrix.providers else provider
+    if provider in ctx.matrix.ssc_providers:
+        return _result(check, kind, Status.PASS,
+                       f"the secure storage connector is offered on {title}")
+    entry = _entry(check)
+    return _result(check, kind, Status.FAIL,
+                   f"the secure storage connector is not offered on {title} (only on {titles})",
+                   remediation=entry.fix_for(None) if entry else None)
+
+
+# ---- advisories ---------------------------------------------------------------------------
+
+
+def _lifecycle(check: Check, kind: Kind,
+               ctx: Context) -> tuple[Result | None, tuple[LifecycleRule, ...]]:
+    early = _bucket_precheck(check, kind, ctx)
+    if early is not None:
+        return early, ()
+    assert ctx.facts is not None
+    rules = ctx.facts.lifecycle
+    if isinstance(rules, Unavailable):
+        return _unavailable(check, kind, rules), ()
+    return None, tuple(rules or ())
+
+
+@rule("lifecycle-expires-current")
+def lifecycle_expires_current(check: Check, kind: Kind, ctx: Context) -> Result:
+    early, rules = _lifecycle(check, kind, ctx)
+    if early is not None:
+        return early
+    hazards = [r for r in rules if r.enabled and r.expires_current]
+    if not hazards:
+        return _result(check, kind, Status.PASS, "no lifecycle rule expires current objects")
+    names = ", ".join(f"{r.id!r}" + (f" ({r.description})" if r.description else "")
+                      for r in hazards)
+    return _result(check, kind, Status.WARN,
+                   f"lifecycle rule {names} expires current objects W&B may still reference",
+                   remediation=_fix(check, ctx))
+
+
+@rule("noncurrent-never-expire")
+def noncurrent_never_expire(check: Check, kind: Kind, ctx: Context) -> Result:
+    early, rules = _lifecycle(check, kind, ctx)
+    if early is not None:
+        return early
+    freeing = [r for r in rules if r.enabled and r.expires_noncurrent]
+    if freeing:
+        return _result(check, kind, Status.PASS, "noncurrent versions expire (rule "
+                       + ", ".join(repr(r.id) for r in freeing) + ")")
+    return _result(check, kind, Status.WARN,
+                   "no lifecycle rule expires noncurrent versions: deleted files keep costing "
+                   "storage", remediation=_fix(check, ctx))
+
+
+@rule("delete-protection")
+def delete_protection(check: Check, kind: Kind, ctx: Context) -> Result:
+    early = _bucket_precheck(check, kind, ctx)
+    if early is not None:
+        return early
+    assert ctx.facts is not None
+    protection = ctx.facts.delete_protection
+    if isinstance(protection, Unavailable):
+        return _unavailable(check, kind, protection)
+    if isinstance(protection, DeleteProtection) and protection.active:
+        return _result(check, kind, Status.WARN,
+                       f"{protection.description}: GC cannot delete protected versions until it "
+                       "ends", remediation=_fix(check, ctx))
+    description = protection.description if isinstance(protection, DeleteProtection) else ""
+    return _result(check, kind, Status.PASS, description or f"no {check.title.lower()}")
+
+
+# ---- evaluation ---------------------------------------------------------------------------
+
+
+def _not_required(check: Check, kind: Kind, why: str) -> Result:
+    return Result(check.id, kind, Status.NOT_REQUIRED, why)
+
+
+def needs_probe(matrix: Matrix, hosting: HostingType, provider: str) -> bool:
+    """Whether any required check on this provider needs facts from the live bucket."""
+    return any(matrix.requirements[r].providers is not None
+               and matrix.requirements[r].applies_to(provider) for r in hosting.requires)
+
+
+def evaluate(ctx: Context) -> tuple[Result, ...]:
+    """Every requirement of the matrix (in its order), then the advisories that apply."""
+    results: list[Result] = []
+    provider = ctx.bucket.provider if ctx.bucket is not None else None
+    for check in ctx.matrix.requirements.values():
+        if check.id not in ctx.hosting.requires:
+            results.append(_not_required(check, Kind.REQUIREMENT,
+                                         f"not required for {ctx.hosting.title.lower()}"))
+        elif not check.applies_to(provider):
+            title = ctx.matrix.providers[provider].title if provider else ""
+            results.append(_not_required(check, Kind.REQUIREMENT, f"does not apply to {title}"))
+        else:
+            results.append(RULES[check.check](check, Kind.REQUIREMENT, ctx))
+    if ctx.facts is not None and not ctx.facts.missing and provider is not None:
+        for check in ctx.matrix.advisories.values():
+            if check.providers is not None and provider in check.providers:
+                results.append(RULES[check.check](check, Kind.ADVISORY, ctx))
+    return tuple(results)
+
+
+def rule_names() -> Mapping[str, Rule]:
+    return RULES

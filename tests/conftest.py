@@ -1,0 +1,124 @@
+"""Shared fixtures: a real local S3 server (moto) and ways to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Credentials for the local servers only.
+TEST_KEY = "AKIATESTKEY000000000"
+TEST_SECRET = "testsecret/with+slash000000000000000000"
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    host: str
+    port: int
+
+    def client(self, key: str = TEST_KEY, secret: str = TEST_SECRET) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=key,
+                            aws_secret_access_key=secret, region_name="us-east-1")
+
+    def url(self, bucket: str, key: str = TEST_KEY, secret: str = TEST_SECRET) -> str:
+        """A W&B-style S3-compatible bucket URL with keys, as for MinIO."""
+        from urllib.parse import quote
+
+        return (f"s3://{quote(key, safe='')}:{quote(secret, safe='')}@{self.host}:{self.port}"
+                f"/{bucket}?region=us-east-1")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[S3Server]:
+    """A moto S3 server on 127.0.0.1 for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield S3Server(f"http://{host}:{port}", host, port)
+    finally:
+        server.stop()
+
+
+_bucket_counter = iter(range(1, 1_000_000))
+
+
+def make_bucket(server: S3Server, versioning: str | None = None, *,
+                lifecycle: list[dict[str, Any]] | None = None,
+                lock_days: int | None = None, prefix: str = "b") -> str:
+    """Create a fresh bucket in the given state: versioning 'Enabled', 'Suspended' or None."""
+    name = f"{prefix}-{os.getpid()}-{next(_bucket_counter)}"
+    client = server.client()
+    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=lock_days is not None)
+    if versioning:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
+    if lifecycle is not None:
+        client.put_bucket_lifecycle_configuration(Bucket=name,
+                                                  LifecycleConfiguration={"Rules": lifecycle})
+    if lock_days is not None:
+        client.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": lock_days}}})
+    return name
+
+
+NONCURRENT_RULE = {"ID": "expire-noncurrent", "Status": "Enabled", "Filter": {},
+                   "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A process environment without the caller's cloud settings, plus `extra`."""
+    keep = {k: v for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "PYTHONPATH",
+                     "VIRTUAL_ENV")}
+    keep.update({"AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1",
+                 "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
+    keep.update(extra or {})
+    return keep
+
+
+def run_gccheck(*args: str, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
+                timeout: float = 60) -> Run:
+    """Run the real CLI in a subprocess, as a user would."""
+    proc = subprocess.run([sys.executable, "-m", "gccheck", *args], capture_output=True,
+                          text=True, env=clean_env(env), cwd=cwd, timeout=timeout)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def gccheck_inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run the CLI in this process (fast); env replaces the process environment."""
+    from gccheck.cli import main
+
+    def invoke(*args: str, env: Mapping[str, str] | None = None) -> Run:
+        for key in list(os.environ):
+            monkeypatch.delenv(key)
+        for key, value in clean_env(env).items():
+            monkeypatch.setenv(key, value)
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        captured = capsys.readouterr()
+        return Run(int(exited.value.code or 0), captured.out, captured.err)
+
+    return invoke
