@@ -111,11 +111,15 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
                 log.debug("probe crashed", exc_info=True)
                 facts = _crashed(bucket, exc)
     results = evaluate(Context(matrix, prepared.hosting, prepared.settings, bucket, facts))
-    notes = tuple(n for n in ((bucket.reading if bucket else None),) if n)
+    notes: list[str] = []
+    if bucket is not None and not prepared.spec.bucket and "BUCKET" in prepared.settings.values:
+        notes.append(f"bucket from {prepared.settings.values['BUCKET'].origin}")
+    if bucket is not None and bucket.reading:
+        notes.append(bucket.reading)
     return TargetReport(
         name=prepared.spec.name, hosting=prepared.hosting.id,
         provider=bucket.provider if bucket else None,
-        bucket=bucket.masked_url if bucket else None, results=results, notes=notes)
+        bucket=bucket.masked_url if bucket else None, results=results, notes=tuple(notes))
 
 
 def run(prepared: Sequence[Prepared], matrix: Matrix, concurrency: int = 16, strict: bool = False,

@@ -133,6 +133,10 @@ def _common_output(fn: Any) -> Any:
               help="Name of the deployment in the report.")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
               type=click.Choice(["table", "json", "markdown", "junit"]))
+@click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
+              type=click.Choice(["fail", "unknown", "never"]),
+              help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
+                   "unverified requirement), 'fail' (only failures), 'never' (= --warn-only).")
 @click.option("--termination-message", envvar="GCCHECK_TERMINATION_MESSAGE", metavar="PATH",
               help="Also write the one-line verdict to PATH (a Kubernetes termination "
                    "message file, e.g. /dev/termination-log).")
@@ -142,7 +146,7 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
           endpoint_url: str | None, aws_profile: str | None, azure_subscription: str | None,
           azure_resource_group: str | None, azure_plane: str | None,
           azure_blob_endpoint: str | None, azure_arm_endpoint: str | None, name: str,
-          fmt: str, termination_message: str | None, matrix_path: str | None,
+          fmt: str, fail_on: str, termination_message: str | None, matrix_path: str | None,
           output: str | None, timeout: float, strict: bool, warn_only: bool,
           debug: bool) -> int:
     """Check one deployment against the hosting matrix.
@@ -164,8 +168,8 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
         azure_plane=azure_plane, azure_blob_endpoint=azure_blob_endpoint,
         azure_arm_endpoint=azure_arm_endpoint, timeout=timeout)
     return run_check(spec, state.redactor, matrix_path=matrix_path, fmt=fmt, output=output,
-                     strict=strict, warn_only=warn_only,
-                     termination_message=termination_message)
+                     strict=strict, warn_only=warn_only or fail_on == "never",
+                     ignore_unknown=fail_on == "fail", termination_message=termination_message)
 
 
 @cli.command("matrix")

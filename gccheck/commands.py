@@ -15,7 +15,7 @@ from gccheck.formats import get_format
 from gccheck.formats.text import verdict
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import Report
+from gccheck.model import EXIT_READY, EXIT_UNKNOWN, Report
 from gccheck.output import emit, use_color, write_atomic
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -33,7 +33,7 @@ def termination_line(report: Report) -> str:
 
 
 def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, fmt: str,
-              output: str | None, strict: bool, warn_only: bool,
+              output: str | None, strict: bool, warn_only: bool, ignore_unknown: bool = False,
               termination_message: str | None = None) -> int:
     matrix = load(matrix_path)
     prepared = prepare(spec, matrix, os.environ, redactor)
@@ -42,7 +42,8 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
          output)
     if termination_message:
         write_atomic(termination_message, redactor.redact(termination_line(report)) + "\n")
-    return report.exit_code(warn_only)
+    code = report.exit_code(warn_only)
+    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:

@@ -76,12 +76,7 @@ def _unavailable(check: Check, kind: Kind, what: Unavailable) -> Result:
 
 
 def _bucket_detail(ctx: Context) -> str:
-    parts: list[str] = []
-    if ctx.bucket is not None and ctx.bucket.reading:
-        parts.append(ctx.bucket.reading)
-    if ctx.facts is not None:
-        parts.extend(ctx.facts.notes)
-    return "; ".join(parts)
+    return "; ".join(ctx.facts.notes) if ctx.facts is not None else ""
 
 
 def _bucket_precheck(check: Check, kind: Kind, ctx: Context) -> Result | None:
