@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -33,14 +34,12 @@ class Entry:
         return self.permissions.get(provider or ANY) or self.permissions.get(ANY, ())
 
 
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 def fill(template: str, **where: str | None) -> str:
-    """Fill {bucket}, {endpoint}, ... leaving unknown placeholders as they are."""
-    return template.format_map(_Blank({k: v for k, v in where.items() if v}))
+    """Fill {bucket}, {endpoint}, ...; unknown placeholders and other braces (JSON) stay."""
+    return _PLACEHOLDER.sub(lambda m: where.get(m.group(1)) or m.group(0), template)
 
 
 @cache

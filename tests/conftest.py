@@ -122,3 +122,105 @@ def gccheck_inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
         return Run(int(exited.value.code or 0), captured.out, captured.err)
 
     return invoke
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def iam_moto_server() -> Iterator[S3Server]:
+    """A moto server in its own process that enforces IAM after the first 100 requests.
+
+    Setup (buckets, IAM users, policies, access keys) must fit in those 100 requests; after
+    that every request is checked against the calling IAM user's inline policies.
+    """
+    import socket
+    import time
+
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "100"}
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.1)
+        yield S3Server(f"http://127.0.0.1:{port}", "127.0.0.1", port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def enforce_iam(server: S3Server) -> None:
+    """Use up the unauthenticated setup requests, so IAM is enforced from now on."""
+    from botocore.exceptions import ClientError
+
+    client = server.client()
+    for _ in range(200):
+        try:
+            client.list_buckets()
+        except ClientError:
+            return  # our setup key is not an IAM user's: enforcement has begun
+    raise RuntimeError("moto never started enforcing IAM")
+
+
+def iam_user(server: S3Server, name: str, actions: list[str]) -> tuple[str, str]:
+    """Create an IAM user allowed exactly `actions` on every resource; returns its keys."""
+    import json
+
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
+                       aws_access_key_id=TEST_KEY, aws_secret_access_key=TEST_SECRET)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="gccheck", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, int]]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in held:
+            conn.close()
+        listener.close()

@@ -1,0 +1,23 @@
+"""Every requirement and advisory in matrix.yaml is explained, with a fix per provider."""
+
+from __future__ import annotations
+
+from gccheck.catalog import ANY, fill, load_catalog
+from gccheck.matrix import load_matrix
+from gccheck.rules import RULES
+
+
+def test_every_id_has_an_entry_with_fix_and_permissions_per_provider() -> None:
+    matrix = load_matrix(None, RULES)
+    catalog = load_catalog()
+    for check in [*matrix.requirements.values(), *matrix.advisories.values()]:
+        entry = catalog[check.id]
+        assert entry.what and entry.why
+        for provider in sorted(check.providers or {ANY}):
+            assert entry.fix_for(provider), (check.id, provider)
+            assert entry.permissions_for(provider), (check.id, provider)
+
+
+def test_fill_leaves_json_braces_alone() -> None:
+    assert fill('--x {bucket} \'{"Rules":[]}\' {other}', bucket="b") == (
+        '--x b \'{"Rules":[]}\' {other}')

@@ -1,0 +1,203 @@
+"""The CLI contract: commands, formats, exit codes, errors, secrets."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NONCURRENT_RULE, S3Server, make_bucket, run_gccheck
+
+from gccheck import __version__
+
+GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
+
+
+def test_version_and_help(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("--version")
+    assert run.code == 0 and __version__ in run.out
+    for command in ([], ["check"], ["matrix"], ["explain"], ["demo"]):
+        run = gccheck_inproc(*command, "--help")
+        assert run.code == 0 and "Usage:" in run.out
+
+
+def test_python_dash_m_works() -> None:
+    run = run_gccheck("--version")
+    assert run.code == 0 and __version__ in run.out
+
+
+def test_env_only_check_pass_and_fail(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--hosting", "dedicated-cloud")
+    assert run.code == 0 and "READY" in run.out
+    run = gccheck_inproc("check", "--hosting", "on-prem", env={"BUCKET": ""})
+    assert run.code == 1 and "GORILLA_ARTIFACT_GC_ENABLED" in run.out
+    assert "export GORILLA_ARTIFACT_GC_ENABLED=true" in run.out  # the fix under the table
+
+
+def test_hosting_from_environment_variable(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--format", "json", env={"GCCHECK_HOSTING": "shared-cloud"})
+    assert run.code == 0 and json.loads(run.out)["targets"][0]["hosting"] == "shared-cloud"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["check"], "--hosting"),
+    (["check", "--hosting", "self-hosted"], "unknown hosting type 'self-hosted'"),
+    (["check", "--hosting", "on-prem", "--format", "yaml"], "--format"),
+    (["check", "--hosting", "on-prem", "--timeout", "-1"], "--timeout"),
+    (["check", "--hosting", "on-prem", "--bucket", "gcs://x"], "gs://"),
+    (["check", "--hosting", "on-prem", "--env-file", "/nonexistent/.env"], "no such file"),
+    (["check", "--hosting", "on-prem", "--matrix", "/nonexistent.yaml"], "no such file"),
+    (["explain", "no-such-check"], "unknown requirement or advisory"),
+    (["frobnicate"], "No such command"),
+])
+def test_usage_and_input_errors_exit_2_with_one_line(gccheck_inproc: Any, args: list[str],
+                                                     fragment: str) -> None:
+    run = gccheck_inproc(*args)
+    assert run.code == 2
+    assert run.err.count("\n") == 1, run.err
+    assert run.err.startswith("gccheck: error:") and fragment in run.err
+    assert "Traceback" not in run.err
+
+
+def test_bad_env_file_line(tmp_path: Path, gccheck_inproc: Any) -> None:
+    env_file = tmp_path / "bad.env"
+    env_file.write_text("GORILLA_ARTIFACT_GC_ENABLED=true\nnot a line with secret=hunter2\n")
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--env-file", str(env_file))
+    assert run.code == 2 and "line 2" in run.err and "hunter2" not in run.err
+
+
+def test_env_file_source_with_provenance(tmp_path: Path, gccheck_inproc: Any) -> None:
+    env_file = tmp_path / "wandb.env"
+    env_file.write_text("export GORILLA_ARTIFACT_GC_ENABLED='TRUE'\n")
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--env-file", str(env_file),
+                         "--format", "json", env={"GORILLA_ARTIFACT_GC_ENABLED": "false"})
+    result = json.loads(run.out)["targets"][0]["results"][0]
+    assert result["status"] == "pass"
+    assert result["source"] == f"env file {env_file}: line 1"
+
+
+def test_json_schema(moto_server: S3Server, gccheck_inproc: Any) -> None:
+    bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--bucket", moto_server.url(bucket),
+                         "--format", "json", env=GC_ON)
+    data = json.loads(run.out)
+    assert set(data) == {"schema", "gccheck", "ready", "targets"}
+    assert data["schema"] == 1 and data["gccheck"] == __version__ and data["ready"] is True
+    target = data["targets"][0]
+    assert {"name", "hosting", "provider", "bucket", "ready", "results"} <= set(target)
+    assert target["bucket"].startswith("s3://***:***@127.0.0.1:")
+    for result in target["results"]:
+        assert {"id", "status", "summary", "detail", "remediation"} <= set(result)
+        assert result["status"] in ("pass", "fail", "unknown", "warn", "not-required")
+    ids = [r["id"] for r in target["results"]]
+    assert ids[:4] == ["gc-env-var", "bucket-versioning", "blob-soft-delete", "ssc-provider"]
+
+
+def test_exit_codes_and_warn_only_and_fail_on(moto_server: S3Server,
+                                             gccheck_inproc: Any) -> None:
+    never = make_bucket(moto_server)
+    url = moto_server.url(never)
+    assert gccheck_inproc("check", "--hosting", "on-prem", "--bucket", url, env=GC_ON).code == 1
+    assert gccheck_inproc("check", "--hosting", "on-prem", "--bucket", url, "--warn-only",
+                          env=GC_ON).code == 0
+    unknown = gccheck_inproc("check", "--hosting", "on-prem", env=GC_ON)  # no bucket
+    assert unknown.code == 3 and "UNVERIFIED" in unknown.out
+    assert gccheck_inproc("check", "--hosting", "on-prem", "--warn-only", env=GC_ON).code == 0
+    assert gccheck_inproc("check", "--hosting", "on-prem", "--fail-on", "fail",
+                          env=GC_ON).code == 0
+    assert gccheck_inproc("check", "--hosting", "on-prem", "--bucket", url, "--fail-on", "fail",
+                          env=GC_ON).code == 1
+    assert gccheck_inproc("check", "--hosting", "on-prem", "--bucket", url, "--fail-on",
+                          "never", env=GC_ON).code == 0
+
+
+def test_markdown_and_junit(moto_server: S3Server, gccheck_inproc: Any) -> None:
+    url = moto_server.url(make_bucket(moto_server, "Suspended"))
+    md = gccheck_inproc("check", "--hosting", "customer-managed-cloud", "--bucket", url,
+                        "--format", "markdown")
+    assert md.code == 1
+    assert "| ❌ fail | `bucket-versioning` |" in md.out and "### Fixes" in md.out
+    junit = gccheck_inproc("check", "--hosting", "customer-managed-cloud", "--bucket", url,
+                           "--format", "junit")
+    suite = ET.fromstring(junit.out).find("testsuite")
+    assert suite is not None
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert set(cases) == {"gc-env-var", "bucket-versioning", "blob-soft-delete", "ssc-provider"}
+    assert cases["bucket-versioning"].find("failure") is not None
+    assert cases["gc-env-var"].find("failure") is not None
+    assert cases["ssc-provider"].find("skipped") is not None
+    assert suite.get("failures") == "2"
+
+
+def test_output_file_and_termination_message(tmp_path: Path, gccheck_inproc: Any) -> None:
+    out = tmp_path / "report.json"
+    message = tmp_path / "termination-log"
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--format", "json", "--output",
+                         str(out), "--termination-message", str(message))
+    assert run.code in (1, 3) and run.out == ""
+    assert json.loads(out.read_text())["ready"] is False
+    line = message.read_text()
+    assert line.count("\n") == 1 and "NOT READY" in line and "gc-env-var" in line
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_table_colour_only_on_terminals(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--hosting", "on-prem")
+    assert "\x1b[" not in run.out
+
+
+def test_matrix_command_formats(gccheck_inproc: Any) -> None:
+    table = gccheck_inproc("matrix")
+    assert table.code == 0
+    assert "Customer-managed on-prem" in table.out and "GORILLA_ARTIFACT_GC_ENABLED" in table.out
+    data = json.loads(gccheck_inproc("matrix", "--format", "json").out)
+    assert data["hosting-types"]["on-prem"]["requires"] == [
+        "gc-env-var", "bucket-versioning", "blob-soft-delete"]
+    markdown = gccheck_inproc("matrix", "--format", "markdown").out
+    assert markdown.startswith("| hosting type")
+
+
+@pytest.mark.parametrize("check_id", ["gc-env-var", "bucket-versioning", "blob-soft-delete",
+                                      "ssc-provider", "lifecycle-expires-current",
+                                      "noncurrent-never-expire", "object-lock-retention"])
+def test_explain_every_id(gccheck_inproc: Any, check_id: str) -> None:
+    run = gccheck_inproc("explain", check_id)
+    assert run.code == 0
+    assert run.out.startswith(check_id) and "Why:" in run.out and "Fix:" in run.out
+    assert "Permissions gccheck needs" in run.out
+
+
+def test_explain_gives_cli_terraform_and_helm(gccheck_inproc: Any) -> None:
+    out = gccheck_inproc("explain", "bucket-versioning").out
+    assert "aws s3api put-bucket-versioning" in out and "aws_s3_bucket_versioning" in out
+    assert "s3:GetBucketVersioning" in out
+    helm = gccheck_inproc("explain", "gc-env-var").out
+    assert "extraEnv" in helm and "GORILLA_ARTIFACT_GC_ENABLED: \"true\"" in helm
+
+
+SECRET_KEY_ID = "AKIAPLANTEDKEY123456"
+SECRET = "planted/Secret+Value0123456789abcdefghij"
+AZURE_KEY = "cGxhbnRlZC1henVyZS1hY2NvdW50LWtleQ=="
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown", "junit"])
+def test_secrets_never_appear_in_any_format(moto_server: S3Server, tmp_path: Path, fmt: str,
+                                            gccheck_inproc: Any) -> None:
+    from urllib.parse import quote
+
+    bucket = make_bucket(moto_server)
+    url = moto_server.url(bucket, SECRET_KEY_ID, SECRET)
+    env = {"AWS_SECRET_ACCESS_KEY": SECRET, "AZURE_STORAGE_KEY": AZURE_KEY,
+           "GORILLA_ARTIFACTS_GC_ENABLED": SECRET}
+    outputs = []
+    for args in (["--bucket", url], ["--bucket", "s3://AK:" + quote(SECRET, safe="") + "@x:1/"],
+                 ["--bucket", f"az://:{quote(AZURE_KEY, safe='')}@acct1/files"]):
+        run = gccheck_inproc("check", "--hosting", "on-prem", "--format", fmt, "--timeout", "1",
+                             "--debug", *args, env=env)
+        outputs.append(run.out + run.err)
+    leaked = [s for s in (SECRET, quote(SECRET, safe=""), SECRET_KEY_ID, AZURE_KEY,
+                          quote(AZURE_KEY, safe="")) for o in outputs if s in o]
+    assert leaked == []
+    assert any("***" in o for o in outputs)

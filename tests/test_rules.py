@@ -1,0 +1,157 @@
+"""Pure rules: facts in, verdicts out (no network)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gccheck.bucket_url import parse_bucket_url
+from gccheck.matrix import load_matrix
+from gccheck.model import (
+    BucketFacts,
+    DeleteProtection,
+    Kind,
+    LifecycleRule,
+    Setting,
+    Settings,
+    SoftDelete,
+    Status,
+    Unavailable,
+    UnavailableKind,
+    VersioningState,
+)
+from gccheck.rules import RULES, Context, edit_distance, evaluate, near_misses
+
+MATRIX = load_matrix(None, RULES)
+
+
+def env(**values: str) -> Settings:
+    return Settings("test env", {k: Setting(k, v, "test env") for k, v in values.items()})
+
+
+def results(hosting: str, settings: Settings, url: str | None = None,
+            facts: BucketFacts | None = None) -> dict[str, tuple[Status, str]]:
+    bucket = parse_bucket_url(url) if url else None
+    ctx = Context(MATRIX, MATRIX.hosting_types[hosting], settings, bucket, facts)
+    return {r.id: (r.status, r.summary) for r in evaluate(ctx)}
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", " True ", "true\n"])
+def test_env_var_true_passes(value: str) -> None:
+    status, _ = results("on-prem", env(GORILLA_ARTIFACT_GC_ENABLED=value))["gc-env-var"]
+    assert status is Status.PASS
+
+
+@pytest.mark.parametrize("value, shown", [("false", "'false'"), ("", "empty"), ("1", "'1'"),
+                                          ("yes", "'yes'")])
+def test_env_var_other_values_fail_and_say_what_was_found(value: str, shown: str) -> None:
+    status, summary = results("on-prem", env(GORILLA_ARTIFACT_GC_ENABLED=value))["gc-env-var"]
+    assert status is Status.FAIL and shown in summary
+
+
+@pytest.mark.parametrize("name", ["GORILLA_ARTIFACTS_GC_ENABLED", "gorilla_artifact_gc_enabled",
+                                  "GORILLA_GLUE_ARTIFACT_GC_ENABLED", "GORILLA_ARTIFACT_GC_ENABLE",
+                                  "GORILA_ARTIFACT_GC_ENABLD"])
+def test_near_miss_names_are_suggested(name: str) -> None:
+    status, summary = results("on-prem", env(**{name: "true"}))["gc-env-var"]
+    assert status is Status.FAIL
+    assert "not set" in summary and f"did you mean {name}" in summary
+
+
+def test_unrelated_names_are_not_suggested() -> None:
+    _, summary = results("on-prem", env(GORILLA_ARTIFACTS_GC_BATCH_SIZE="10"))["gc-env-var"]
+    assert "did you mean" not in summary
+    assert near_misses("ABC", (), ["XYZ", "ABD"]) == ["ABD"]
+    assert edit_distance("kitten", "sitting") == 3
+
+
+def test_unresolved_setting_is_unknown() -> None:
+    settings = Settings("values", {"GORILLA_ARTIFACT_GC_ENABLED": Setting(
+        "GORILLA_ARTIFACT_GC_ENABLED", None, "values.yaml", unresolved="a Secret only in the "
+        "cluster")})
+    status, summary = results("on-prem", settings)["gc-env-var"]
+    assert status is Status.UNKNOWN and "Secret" in summary
+
+
+def test_env_var_not_required_on_shared_and_dedicated_cloud() -> None:
+    for hosting in ("shared-cloud", "dedicated-cloud", "shared-cloud-ssc", "dedicated-cloud-ssc"):
+        assert results(hosting, env())["gc-env-var"][0] is Status.NOT_REQUIRED
+
+
+S3 = "s3://wandb-prod"
+
+
+@pytest.mark.parametrize("state, status, words", [
+    (VersioningState.ENABLED, Status.PASS, "enabled"),
+    (VersioningState.SUSPENDED, Status.FAIL, "suspended"),
+    (VersioningState.NEVER_ENABLED, Status.FAIL, "never enabled"),
+    (Unavailable(UnavailableKind.DENIED, "access denied", "s3:GetBucketVersioning"),
+     Status.UNKNOWN, "access denied"),
+    (Unavailable(UnavailableKind.TIMEOUT, "no answer within 2 s"), Status.UNKNOWN, "no answer"),
+])
+def test_versioning_verdicts(state: object, status: Status, words: str) -> None:
+    facts = BucketFacts("aws", versioning=state)  # type: ignore[arg-type]
+    got, summary = results("customer-managed-cloud", env(), S3, facts)["bucket-versioning"]
+    assert got is status and words in summary
+
+
+def test_missing_bucket_fails() -> None:
+    facts = BucketFacts("aws", missing=True, missing_reason="bucket wandb-prod does not exist")
+    status, summary = results("on-prem", env(), S3, facts)["bucket-versioning"]
+    assert status is Status.FAIL and "does not exist" in summary
+
+
+def test_no_bucket_is_unknown_for_storage_requirements() -> None:
+    got = results("customer-managed-cloud", env())
+    assert got["bucket-versioning"][0] is Status.UNKNOWN
+    assert got["blob-soft-delete"][0] is Status.UNKNOWN
+
+
+def test_azure_takes_blob_soft_delete_instead_of_versioning() -> None:
+    on = BucketFacts("azure", blob_soft_delete=SoftDelete(True, 7))
+    got = results("on-prem", env(), "az://acct1/files", on)
+    assert got["bucket-versioning"][0] is Status.NOT_REQUIRED
+    assert got["blob-soft-delete"][0] is Status.PASS and "7 days" in got["blob-soft-delete"][1]
+    off = BucketFacts("azure", blob_soft_delete=SoftDelete(False))
+    assert results("on-prem", env(), "az://acct1/files", off)["blob-soft-delete"][0] is Status.FAIL
+
+
+@pytest.mark.parametrize("url, status", [
+    ("s3://wandb-prod", Status.PASS),
+    ("gs://wandb-prod", Status.PASS),
+    ("az://acct1/files", Status.FAIL),
+    ("s3://AK:SK@minio:9000/wandb", Status.FAIL),
+    ("cw://AK:SK@cwobject.com/wandb", Status.FAIL),
+])
+def test_ssc_provider(url: str, status: Status) -> None:
+    got, summary = results("dedicated-cloud-ssc", env(), url)["ssc-provider"]
+    assert got is status
+    if status is Status.FAIL:
+        assert "not offered" in summary
+
+
+def test_advisories_warn_on_hazards_and_pass_otherwise() -> None:
+    hazards = BucketFacts("aws", versioning=VersioningState.ENABLED, lifecycle=(
+        LifecycleRule("expire-all", True, True, False),),
+        delete_protection=DeleteProtection(True, "object lock default retention GOVERNANCE 30 days"))
+    got = results("on-prem", env(), S3, hazards)
+    assert got["lifecycle-expires-current"][0] is Status.WARN
+    assert "expire-all" in got["lifecycle-expires-current"][1]
+    assert got["noncurrent-never-expire"][0] is Status.WARN
+    assert got["object-lock-retention"][0] is Status.WARN
+    clean = BucketFacts("aws", versioning=VersioningState.ENABLED, lifecycle=(
+        LifecycleRule("nc", True, False, True), LifecycleRule("off", False, True, False)),
+        delete_protection=DeleteProtection(False, "object lock is not configured"))
+    got = results("on-prem", env(), S3, clean)
+    assert {got[a][0] for a in ("lifecycle-expires-current", "noncurrent-never-expire",
+                                "object-lock-retention")} == {Status.PASS}
+
+
+def test_advisories_are_advisory_kind_and_never_fail() -> None:
+    facts = BucketFacts("aws", versioning=VersioningState.ENABLED, lifecycle=(),
+                        delete_protection=DeleteProtection(False, ""))
+    bucket = parse_bucket_url(S3)
+    ctx = Context(MATRIX, MATRIX.hosting_types["on-prem"], env(GORILLA_ARTIFACT_GC_ENABLED="true"),
+                  bucket, facts)
+    out = evaluate(ctx)
+    advisories = [r for r in out if r.kind is Kind.ADVISORY]
+    assert advisories and all(r.status in (Status.PASS, Status.WARN) for r in advisories)
