@@ -1,12 +1,24 @@
-"""Orchestration: targets -> sources -> probes (concurrently) -> rules -> a Report."""
+"""Orchestration: targets -> sources -> probes (concurrently) -> rules -> a Report.
+
+Concurrency model (the fleet audit's promises):
+- at most `concurrency` targets run at once, each on its own daemon thread; a probe's calls run
+  on a shared call pool, so calls within a target run concurrently too;
+- every target has a deadline (its timeout, plus a grace); a target still running then is
+  given up on (`unknown`, with a timeout reason) and its slot goes to the next target, so a
+  hung endpoint never delays the report, nor the other targets, by more than its timeout;
+- one ProbeRegistry per run (or passed in), so probes reuse their clients across targets;
+- reports come back in input order; `on_done` is called, on the calling thread, in the order
+  targets finish.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from gccheck import __version__
 from gccheck.bucket_url import BucketLocation, parse_bucket_url
@@ -32,6 +44,12 @@ from gccheck.sources import source_for
 from gccheck.target import TargetSpec
 
 log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 32
+# Calls stuck on a dead socket keep their thread after their target was given up on (until the
+# SDK's own timeouts and retries end), so the call pool has room beyond the live calls.
+_CALLS_PER_TARGET = 3
+_CALL_POOL_HEADROOM = 4
 
 
 @dataclass(frozen=True)
@@ -122,34 +140,148 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
         bucket=bucket.masked_url if bucket else None, results=results, notes=tuple(notes))
 
 
-def run(prepared: Sequence[Prepared], matrix: Matrix, concurrency: int = 16, strict: bool = False,
-        on_done: Callable[[TargetReport], None] | None = None) -> Report:
-    """Check every prepared target, `concurrency` at a time; reports keep the input order."""
-    probes = ProbeRegistry()
-    # Calls within a target run on their own pool so targets waiting on calls cannot starve it.
-    call_pool = DaemonPool(max(4, concurrency * 3))
-    target_pool = DaemonPool(concurrency)
-    futures = [target_pool.submit(partial(check_prepared, p, matrix, probes, call_pool))
-               for p in prepared]
-    reports: list[TargetReport] = []
-    for p, future in zip(prepared, futures, strict=True):
+def unverified_target(spec: TargetSpec, hosting: HostingType, matrix: Matrix,
+                      bucket: BucketLocation | None, why: str) -> TargetReport:
+    """Every required item `unknown` for one reason (timeout, unreadable settings, a bug)."""
+    results = tuple(
+        Result(cid, Kind.REQUIREMENT, Status.UNKNOWN if cid in hosting.requires
+               else Status.NOT_REQUIRED, why if cid in hosting.requires
+               else f"not required for {hosting.title.lower()}")
+        for cid in matrix.requirements)
+    return TargetReport(spec.name, hosting.id, bucket.provider if bucket else None,
+                        bucket.masked_url if bucket else None, results)
+
+
+class _Job:
+    """One target to check: already prepared, or prepared on its worker (live sources)."""
+
+    def __init__(self, matrix: Matrix, spec: TargetSpec, prepared: Prepared | None,
+                 prepare_later: Callable[[], Prepared] | None = None) -> None:
+        self.matrix = matrix
+        self.spec = spec
+        self.prepared = prepared
+        self.prepare_later = prepare_later
+
+    @property
+    def hosting(self) -> HostingType:
+        return self.matrix.hosting_types[self.spec.hosting]
+
+    def budget(self) -> float:
+        """Seconds before the target is given up on: its own timeouts, plus a grace."""
+        waits = 2 if self.prepare_later is not None else 1  # settings read live, then probe
+        return self.spec.timeout * waits + max(2.0, self.spec.timeout / 2)
+
+    def run(self, probes: ProbeRegistry, pool: DaemonPool) -> TargetReport:
+        prepared = self.prepared
+        if prepared is None:
+            assert self.prepare_later is not None
+            try:
+                prepared = self.prepare_later()
+            except InputError as exc:  # a live source that could not be read
+                return unverified_target(self.spec, self.hosting, self.matrix, None,
+                                         f"settings could not be read: {exc}")
+        return check_prepared(prepared, self.matrix, probes, pool)
+
+    def gave_up(self) -> TargetReport:
+        bucket = self.prepared.bucket if self.prepared else None
+        return unverified_target(self.spec, self.hosting, self.matrix, bucket,
+                                 f"timeout: no verdict within {self.budget():g} s "
+                                 f"(--timeout {self.spec.timeout:g})")
+
+    def crashed(self, exc: BaseException) -> TargetReport:
+        bucket = self.prepared.bucket if self.prepared else None
+        return unverified_target(self.spec, self.hosting, self.matrix, bucket,
+                                 f"check failed unexpectedly ({type(exc).__name__})")
+
+
+def _schedule(jobs: Sequence[_Job], concurrency: int, probes: ProbeRegistry,
+              on_done: Callable[[TargetReport], None] | None) -> list[TargetReport]:
+    """Run jobs `concurrency` at a time; give up on each at its deadline; input order out."""
+    call_pool = DaemonPool(max(8, concurrency * _CALLS_PER_TARGET * _CALL_POOL_HEADROOM))
+    finished: queue.SimpleQueue[tuple[int, TargetReport | BaseException]] = queue.SimpleQueue()
+    reports: list[TargetReport | None] = [None] * len(jobs)
+    running: dict[int, float] = {}  # job index -> deadline (monotonic)
+    next_job = 0
+    remaining = len(jobs)
+
+    def work(index: int) -> None:
         try:
-            # A probe bounds its own wait by its timeout; this is the backstop.
-            report = future.result(timeout=p.spec.timeout * 4 + 30)
-        except Exception as exc:
-            log.debug("target %s failed", p.spec.name, exc_info=True)
-            report = _failed_target(p, matrix, f"check failed unexpectedly "
-                                               f"({type(exc).__name__})")
-        reports.append(report)
+            outcome: TargetReport | BaseException = jobs[index].run(probes, call_pool)
+        except BaseException as exc:  # handed to the scheduler, which reports it
+            log.debug("target %s failed", jobs[index].spec.name, exc_info=True)
+            outcome = exc
+        finished.put((index, outcome))
+
+    def finish(index: int, report: TargetReport) -> None:
+        nonlocal remaining
+        running.pop(index, None)
+        reports[index] = report
+        remaining -= 1
         if on_done is not None:
             on_done(report)
+
+    while remaining:
+        while next_job < len(jobs) and len(running) < concurrency:
+            running[next_job] = time.monotonic() + jobs[next_job].budget()
+            threading.Thread(target=work, args=(next_job,), daemon=True,
+                             name=f"gccheck-target-{next_job}").start()
+            next_job += 1
+        wait = min(running.values()) - time.monotonic()
+        try:
+            index, outcome = finished.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            now = time.monotonic()
+            for index, deadline in sorted(running.items()):
+                if deadline <= now:
+                    log.debug("giving up on target %s", jobs[index].spec.name)
+                    finish(index, jobs[index].gave_up())
+            continue
+        if index not in running:  # finished after it was given up on: already reported
+            continue
+        finish(index, outcome if isinstance(outcome, TargetReport)
+               else jobs[index].crashed(outcome))
+    return [r for r in reports if r is not None]
+
+
+def run(prepared: Sequence[Prepared], matrix: Matrix, concurrency: int = DEFAULT_CONCURRENCY,
+        strict: bool = False, on_done: Callable[[TargetReport], None] | None = None, *,
+        probes: ProbeRegistry | None = None) -> Report:
+    """Check every prepared target, `concurrency` at a time; reports keep the input order."""
+    jobs = [_Job(matrix, p.spec, p) for p in prepared]
+    reports = _schedule(jobs, max(1, concurrency), probes or ProbeRegistry(), on_done)
     return Report(tuple(reports), __version__, strict=strict, generated_at=time.time())
 
 
-def _failed_target(p: Prepared, matrix: Matrix, why: str) -> TargetReport:
-    results = tuple(
-        Result(cid, Kind.REQUIREMENT, Status.UNKNOWN if cid in p.hosting.requires
-               else Status.NOT_REQUIRED, why if cid in p.hosting.requires else "not required")
-        for cid in matrix.requirements)
-    return TargetReport(p.spec.name, p.hosting.id, p.bucket.provider if p.bucket else None,
-                        p.bucket.masked_url if p.bucket else None, results)
+def _reads_live(spec: TargetSpec) -> bool:
+    """Whether reading the target's settings needs the network (a live workload)."""
+    return bool(spec.workload) and not (spec.env is not None or spec.env_file or spec.values)
+
+
+def audit(specs: Sequence[TargetSpec], matrix: Matrix, environ: Mapping[str, str],
+          redactor: Redactor, *, concurrency: int = DEFAULT_CONCURRENCY, strict: bool = False,
+          on_done: Callable[[TargetReport], None] | None = None,
+          probes: ProbeRegistry | None = None) -> Report:
+    """Check many deployments.
+
+    Settings from files and inline env are read, and bucket URLs parsed, before anything is
+    sent: bad input raises InputError naming the deployment. Settings read from a live cluster
+    are read on the target's worker; when they cannot be read, that deployment is `unknown`.
+    """
+    jobs: list[_Job] = []
+    for spec in specs:
+        if _reads_live(spec):
+            hosting_type(matrix, spec.hosting, f"{spec.name}: hosting")
+
+            def later(spec: TargetSpec = spec) -> Prepared:
+                return prepare(spec, matrix, environ, redactor)
+
+            jobs.append(_Job(matrix, spec, None, later))
+            continue
+        try:
+            jobs.append(_Job(matrix, spec, prepare(spec, matrix, environ, redactor)))
+        except InputError as exc:
+            message = str(exc)
+            raise InputError(message if message.startswith(f"{spec.name}:")
+                             else f"deployment {spec.name!r}: {message}") from None
+    reports = _schedule(jobs, max(1, concurrency), probes or ProbeRegistry(), on_done)
+    return Report(tuple(reports), __version__, strict=strict, generated_at=time.time())

@@ -172,6 +172,42 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
                      ignore_unknown=fail_on == "fail", termination_message=termination_message)
 
 
+@cli.command()
+@click.argument("fleet", envvar="GCCHECK_FLEET", metavar="FLEET.yaml",
+                type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
+              type=click.Choice(["table", "json", "markdown", "junit", "html", "prometheus"]))
+@click.option("--concurrency", "-j", envvar="GCCHECK_CONCURRENCY", type=click.IntRange(1, 256),
+              default=32, show_default=True, metavar="N",
+              help="Deployments checked at once (each runs its bucket's calls concurrently).")
+@click.option("--quiet", "-q", envvar="GCCHECK_QUIET", is_flag=True,
+              help="No progress bar and no summary line on stderr.")
+@click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
+              type=click.Choice(["fail", "unknown", "never"]),
+              help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
+                   "unverified requirement), 'fail' (only failures), 'never' (= --warn-only).")
+@_common_output
+def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
+          matrix_path: str | None, output: str | None, timeout: float, strict: bool,
+          warn_only: bool, debug: bool) -> int:
+    """Check every deployment of a fleet file (docs/audit.md) concurrently.
+
+    \b
+    Exit codes: the worst deployment's, as for check: 0 all ready, 1 a requirement fails
+    somewhere, 3 a requirement could not be verified, 2 bad usage or input (the fleet file is
+    checked before anything is sent). --timeout bounds each deployment; a progress bar shows
+    on stderr when it is a terminal.
+    """
+    from gccheck.commands import run_audit
+
+    state = _state()
+    _setup_logging(state, debug)
+    return run_audit(fleet, state.redactor, matrix_path=matrix_path, fmt=fmt, output=output,
+                     timeout=timeout, concurrency=concurrency, strict=strict,
+                     warn_only=warn_only or fail_on == "never",
+                     ignore_unknown=fail_on == "fail", quiet=quiet)
+
+
 @cli.command("matrix")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
               type=click.Choice(["table", "json", "markdown"]))

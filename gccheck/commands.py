@@ -15,7 +15,7 @@ from gccheck.formats import get_format
 from gccheck.formats.text import verdict
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import EXIT_READY, EXIT_UNKNOWN, Report
+from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
 from gccheck.output import emit, use_color, write_atomic
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -42,6 +42,42 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
          output)
     if termination_message:
         write_atomic(termination_message, redactor.redact(termination_line(report)) + "\n")
+    code = report.exit_code(warn_only)
+    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+
+
+def audit_summary(report: Report, output: str | None) -> str:
+    """One line for stderr: how many deployments are ready, and where the report went."""
+    codes = [t.exit_code(report.strict) for t in report.targets]
+    ready, failing = codes.count(EXIT_READY), codes.count(EXIT_FAIL)
+    total = len(codes)
+    line = (f"gccheck audit: {total} deployment{'s' if total != 1 else ''}: {ready} ready, "
+            f"{failing} not ready, {total - ready - failing} unverified")
+    if output and output != "-":
+        line += f"; report written to {output}"
+    return line
+
+
+def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, fmt: str,
+              output: str | None, timeout: float, concurrency: int, strict: bool,
+              warn_only: bool, ignore_unknown: bool = False, quiet: bool = False) -> int:
+    """Audit every deployment of a fleet file; the worst deployment sets the exit code."""
+    from gccheck.audit import audit
+    from gccheck.fleet import load_fleet
+    from gccheck.progress import progress_for
+
+    matrix = load(matrix_path)
+    fleet = load_fleet(fleet_path, matrix, default_timeout=timeout)
+    progress = progress_for(len(fleet.specs), sys.stderr, quiet=quiet, strict=strict)
+    try:
+        report = audit(fleet.specs, matrix, os.environ, redactor, concurrency=concurrency,
+                       strict=strict, on_done=progress.advance)
+    finally:
+        progress.close()
+    emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
+         output)
+    if not quiet:
+        stderr(audit_summary(report, output), redactor)
     code = report.exit_code(warn_only)
     return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
 

@@ -12,8 +12,11 @@ FORMATS = {
     "json": "gccheck.formats.json",
     "markdown": "gccheck.formats.markdown",
     "junit": "gccheck.formats.junit",
+    "html": "gccheck.formats.html",
+    "prometheus": "gccheck.formats.prometheus",
 }
 CHECK_FORMATS = ("table", "json", "markdown", "junit")
+AUDIT_FORMATS = tuple(FORMATS)
 
 
 def get_format(name: str) -> ReportFormat:
