@@ -41,7 +41,60 @@ _MISSING = {"NoSuchBucket"}
 _ABSENT = {"NoSuchLifecycleConfiguration", "ObjectLockConfigurationNotFoundError"}
 _NOT_IMPLEMENTED = {"NotImplemented", "501", "XNotImplemented"}
 _THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-              "TooManyRequests", "429", "503"}
+              "TooManyRequests", "429"}
+
+
+# Operations whose 2xx answer must be a well-formed XML document; anything else (a captive
+# portal's HTML page, a truncated body) must not be read as "versioning never enabled".
+_XML_ANSWERS = {"GetBucketVersioning", "GetBucketLifecycleConfiguration",
+                "GetObjectLockConfiguration"}
+# Per worker thread: what the attempts of the call in flight got, for timeout messages.
+_attempts = threading.local()
+
+
+class MalformedAnswer(Exception):
+    """A 2xx answer that is not the S3 document the operation returns."""
+
+
+def _require_xml_document(body: bytes) -> None:
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise MalformedAnswer("not well-formed XML (truncated?)") from None
+    if root.tag.rsplit("}", 1)[-1].lower() in ("html", "body"):
+        raise MalformedAnswer("an HTML page, not an S3 document")
+
+
+class UnexpectedRedirect(Exception):
+    """A custom endpoint answered with a redirect: S3-compatible stores never should."""
+
+
+def _document_checker(custom_endpoint: bool) -> Callable[..., None]:
+    def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        status = response_dict.get("status_code", 0)
+        if custom_endpoint and 300 <= status < 400:
+            # botocore's region redirector would chase it with HEAD requests: stop here.
+            raise UnexpectedRedirect(str(status))
+        if operation_model.name in _XML_ANSWERS and 200 <= status < 300:
+            _require_xml_document(response_dict.get("body") or b"")
+
+    return check
+
+
+def _record_attempt(attempts: int, response: Any = None, caught_exception: Any = None,
+                    **_: Any) -> None:
+    record: list[str] | None = getattr(_attempts, "record", None)
+    if record is None:
+        return
+    if caught_exception is not None:
+        record.append(type(caught_exception).__name__)
+    elif response is not None:
+        http, parsed = response
+        code = (parsed or {}).get("Error", {}).get("Code", "")
+        if http.status_code >= 300:
+            record.append(f"HTTP {http.status_code} {code}".strip())
 
 
 class _Missing(Exception):
@@ -85,7 +138,7 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         if code in _CREDENTIALS_BAD:
             return Unavailable(UnavailableKind.NO_CREDENTIALS,
                                f"the credentials were rejected ({code})")
-        if code in _THROTTLED or status in (429, 503):
+        if code in _THROTTLED or status == 429:
             return Unavailable(UnavailableKind.UNREACHABLE,
                                f"throttled by the endpoint ({code or status}) after retries")
         if status is not None and status >= 500:
@@ -114,8 +167,13 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
             return Unavailable(UnavailableKind.UNREACHABLE,
                                f"DNS lookup failed for {endpoint}")
         return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
+    if isinstance(exc, UnexpectedRedirect):
+        return Unavailable(UnavailableKind.ERROR, f"unexpected redirect (HTTP {exc}) from "
+                                                  f"{endpoint}: is the endpoint right?")
+    if isinstance(exc, MalformedAnswer):
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
     if isinstance(exc, bex.ResponseParserError | bex.IncompleteReadError):
-        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
+        return Unavailable(UnavailableKind.ERROR, f"malformed or truncated answer from {endpoint}")
     if isinstance(exc, bex.BotoCoreError):
         return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
     return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
@@ -194,6 +252,8 @@ class Probe:
                 aws_secret_access_key=secret_key if access_key and secret_key else None,
                 aws_session_token=token if access_key and secret_key else None,
                 config=config)
+            _register_document_check(client, custom_endpoint=bucket.endpoint_url is not None)
+            client.meta.events.register("needs-retry.s3.*", _record_attempt, unique_id="gccheck")
             self._clients[key] = client
             return client
 
@@ -208,9 +268,12 @@ class Probe:
             return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
                                delete_protection=failure)
 
+        attempts: dict[str, list[str]] = {name: [] for name in PERMISSIONS}
+
         def call(name: str) -> Callable[[], dict[str, Any]]:
             def run() -> dict[str, Any]:
                 from botocore.exceptions import ClientError
+                _attempts.record = attempts[name]
                 try:
                     response: dict[str, Any] = getattr(client, name)(Bucket=bucket.bucket)
                     return response
@@ -223,6 +286,8 @@ class Probe:
                     if code in _NOT_IMPLEMENTED:
                         raise NotImplementedError(code) from None
                     raise
+                finally:
+                    _attempts.record = None
 
             return run
 
@@ -248,8 +313,7 @@ class Probe:
             if isinstance(answer, _Absent):
                 return absent
             if isinstance(answer, TimeoutError):
-                return Unavailable(UnavailableKind.TIMEOUT,
-                                   f"no answer from {endpoint} within {options.timeout:g} s")
+                return _timed_out(endpoint, options.timeout, attempts[name])
             if isinstance(answer, NotImplementedError):
                 return Unavailable(UnavailableKind.ERROR,
                                    f"the endpoint does not implement {name}")
@@ -267,6 +331,32 @@ class Probe:
                         DeleteProtection(False, "object lock is not configured"))
         return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=lifecycle,
                            delete_protection=lock)
+
+
+def _register_document_check(client: Any, custom_endpoint: bool) -> None:
+    """Check answers before botocore's 200-error handler, which would turn a malformed answer
+    into a retried "HTTP 500" and hide what was wrong."""
+    from botocore import handlers
+
+    events = client.meta.events
+    builtin = getattr(handlers, "_handle_200_error", None)
+    if builtin is not None:
+        events.unregister("before-parse.s3.*", builtin)
+    events.register_first("before-parse.s3.*", _document_checker(custom_endpoint))
+    if builtin is not None:
+        events.register_first("before-parse.s3.*", builtin)
+
+
+def _timed_out(endpoint: str, timeout: float, seen: list[str]) -> Unavailable:
+    """The deadline passed; say what the attempts so far got, if anything."""
+    if not seen:
+        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within {timeout:g} s")
+    last = seen[-1]
+    if any(code in last for code in _THROTTLED):
+        return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by the endpoint ({last}); "
+                                                        f"gave up after {timeout:g} s of retries")
+    return Unavailable(UnavailableKind.TIMEOUT, f"no usable answer from {endpoint} within "
+                                                f"{timeout:g} s (last attempt: {last})")
 
 
 def _versioning_state(response: dict[str, Any]) -> VersioningState:
