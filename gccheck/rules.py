@@ -70,8 +70,10 @@ def _result(check: Check, kind: Kind, status: Status, summary: str, detail: str 
     return Result(check.id, kind, status, summary, detail, remediation, source)
 
 
-def _unavailable(check: Check, kind: Kind, what: Unavailable) -> Result:
-    detail = f"missing permission: {what.permission}" if what.permission else ""
+def _unavailable(check: Check, kind: Kind, what: Unavailable, notes: str = "") -> Result:
+    # The probe's notes (which Azure plane was used, ...) help to act on an unknown too.
+    detail = "; ".join(part for part in (
+        f"missing permission: {what.permission}" if what.permission else "", notes) if part)
     return _result(check, kind, Status.UNKNOWN, what.reason, detail)
 
 
@@ -164,7 +166,7 @@ def bucket_versioning(check: Check, kind: Kind, ctx: Context) -> Result:
     name = ctx.bucket.display_name
     detail = _bucket_detail(ctx)
     if isinstance(state, Unavailable):
-        return _unavailable(check, kind, state)
+        return _unavailable(check, kind, state, detail)
     if state is None:
         return _result(check, kind, Status.UNKNOWN, f"the {ctx.bucket.provider} probe does not "
                        "report versioning", detail)
@@ -184,7 +186,7 @@ def blob_soft_delete(check: Check, kind: Kind, ctx: Context) -> Result:
     account = ctx.bucket.account or ctx.bucket.bucket
     detail = _bucket_detail(ctx)
     if isinstance(policy, Unavailable):
-        return _unavailable(check, kind, policy)
+        return _unavailable(check, kind, policy, detail)
     if not isinstance(policy, SoftDelete):
         return _result(check, kind, Status.UNKNOWN, f"the {ctx.bucket.provider} probe does not "
                        "report blob soft delete", detail)

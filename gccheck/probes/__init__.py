@@ -12,6 +12,8 @@ _MODULES = {
     "aws": "gccheck.probes.s3",
     "s3-compatible": "gccheck.probes.s3",
     "coreweave": "gccheck.probes.s3",
+    "gcp": "gccheck.probes.gcs",
+    "azure": "gccheck.probes.azure",
 }
 
 

@@ -1,0 +1,633 @@
+"""Azure Blob Storage: blob soft delete (the Blob service deleteRetentionPolicy).
+
+Two ways to read it, both read-only:
+
+* management plane (azure-mgmt-storage, a token from azure-identity's DefaultAzureCredential
+  unless one is injected): list the subscription's storage accounts to find the account's
+  resource group (skipped with --azure-resource-group), then GET blobServices/default and the
+  container. Gives blob soft delete, blob versioning, container soft delete and the
+  container's immutability policy / legal hold.
+* data plane (azure-storage-blob with the account key, as W&B itself runs): Get Blob Service
+  Properties and Get Container Properties. Gives blob soft delete and immutability.
+
+Choice (unless --azure-plane forces one): an account key at hand -> data plane; else a
+subscription -> management plane. SDKs are imported on first use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from gccheck.bucket_url import BucketLocation
+from gccheck.model import (
+    BucketFacts,
+    DeleteProtection,
+    Settings,
+    SoftDelete,
+    Unavailable,
+    UnavailableKind,
+)
+from gccheck.probes.interface import ProbeOptions
+
+log = logging.getLogger(__name__)
+
+MGMT = "mgmt"
+DATA = "data"
+# Management-plane call -> the Azure RBAC action it needs (named in `unknown` verdicts).
+PERMISSIONS = {
+    "list": "Microsoft.Storage/storageAccounts/read",
+    "service": "Microsoft.Storage/storageAccounts/blobServices/read",
+    "container": "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+}
+DEFAULT_ARM = "https://management.azure.com"
+_NO_KEY_NOR_SUBSCRIPTION = (
+    "no way to read the blob service properties: give the account key (az://:KEY@account/"
+    "container, AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING) for the data plane, or "
+    "a subscription (--azure-subscription or AZURE_SUBSCRIPTION_ID) for the management plane")
+_NO_IDENTITY = ("no Azure credentials found for the management plane (az login, a managed or "
+                "workload identity, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)")
+
+
+class TokenCredential(Protocol):
+    """What the management plane needs: azure-identity's credentials, or a test's own."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any: ...
+
+
+class _Missing(Exception):
+    """The account or container does not exist (message says which)."""
+
+
+class _Stage:
+    """What a call is doing, so a timeout can say what was slow."""
+
+    def __init__(self, now: str) -> None:
+        self.now = now
+
+
+class _ObservedCredential:
+    """Marks the stage while a token is fetched (DefaultAzureCredential can be slow)."""
+
+    def __init__(self, inner: TokenCredential, stage: _Stage) -> None:
+        self._inner = inner
+        self._stage = stage
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        before = self._stage.now
+        self._stage.now = "getting an Azure access token"
+        try:
+            return self._inner.get_token(*scopes, **kwargs)
+        finally:
+            self._stage.now = before
+
+
+class _CachingCredential:
+    """Keeps tokens for the run: some credentials (the Azure CLI one) fetch anew each time."""
+
+    def __init__(self, inner: TokenCredential) -> None:
+        self._inner = inner
+        self._tokens: dict[tuple[str, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        with self._lock:
+            token = self._tokens.get(scopes)
+        if token is not None and token.expires_on - 300 > time.time() and not kwargs.get("claims"):
+            return token
+        token = self._inner.get_token(*scopes, **kwargs)
+        with self._lock:
+            self._tokens[scopes] = token
+        return token
+
+
+# ---- data plane: which key, which endpoint ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    """Shared key (or SAS) for the data plane, and where it came from (never the value)."""
+
+    account: str
+    key: str | None
+    sas: str | None
+    origin: str
+    blob_endpoint: str | None = None  # from a connection string
+
+
+def parse_connection_string(text: str) -> dict[str, str]:
+    """Key=Value;... with case-insensitive keys; values may contain '=' (base64)."""
+    parts: dict[str, str] = {}
+    for piece in text.strip().split(";"):
+        if "=" in piece:
+            name, _, value = piece.partition("=")
+            parts[name.strip().lower()] = value.strip()
+    return parts
+
+
+_DEV_ACCOUNT = "devstoreaccount1"
+
+
+def account_key(bucket: BucketLocation, settings: Settings) -> AccountKey | None:
+    """The key W&B would use: in the URL, AZURE_STORAGE_KEY, or a connection string."""
+    account = bucket.account or ""
+    if bucket.secret_key:
+        return AccountKey(account, bucket.secret_key, None, "the account key in the bucket URL")
+    key = settings.get("AZURE_STORAGE_KEY")
+    if key and key.strip():
+        return AccountKey(account, key.strip(), None, "AZURE_STORAGE_KEY")
+    text = settings.get("AZURE_STORAGE_CONNECTION_STRING")
+    if text and text.strip():
+        parts = parse_connection_string(text)
+        named = parts.get("accountname", _DEV_ACCOUNT if parts.get(
+            "usedevelopmentstorage", "").lower() == "true" else "")
+        if named.lower() != account.lower():
+            return None  # a connection string for another account: not W&B's key for this one
+        endpoint = parts.get("blobendpoint")
+        if not endpoint and parts.get("endpointsuffix"):
+            scheme = parts.get("defaultendpointsprotocol", "https")
+            endpoint = f"{scheme}://{account}.blob.{parts['endpointsuffix']}"
+        sas = parts.get("sharedaccesssignature")
+        if parts.get("accountkey") or sas:
+            return AccountKey(account, parts.get("accountkey"), sas,
+                              "AZURE_STORAGE_CONNECTION_STRING", endpoint)
+    return None
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def account_url(account: str, endpoint: str | None) -> str:
+    """The account's blob endpoint.
+
+    `endpoint` may hold {account}; an IP or localhost endpoint without a path gets the account
+    as its path (Azurite's form); anything else is the account's blob endpoint as is.
+    """
+    if not endpoint:
+        return f"https://{account}.blob.core.windows.net"
+    endpoint = endpoint.strip().rstrip("/")
+    if "{account}" in endpoint:
+        return endpoint.replace("{account}", account)
+    if "://" not in endpoint:
+        # A bare DNS suffix (blob.core.chinacloudapi.cn) or host:port.
+        host = endpoint.split("/")[0].rsplit(":", 1)[0]
+        if _is_local(host):
+            endpoint = f"http://{endpoint}"
+        else:
+            return f"https://{account}.{endpoint}"
+    parts = urlsplit(endpoint)
+    if _is_local(parts.hostname or "") and not parts.path.strip("/"):
+        return f"{endpoint}/{account}"
+    return endpoint
+
+
+# ---- error handling ----------------------------------------------------------------------
+
+
+def _has_gaierror(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        stack.extend([current.__cause__, current.__context__,
+                      getattr(current, "inner_exception", None)])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    text = str(exc)
+    return ("Name or service not known" in text or "nodename nor servname" in text
+            or "Temporary failure in name resolution" in text or "NameResolutionError" in text)
+
+
+def _error_code(exc: Any) -> str:
+    code = getattr(exc, "error_code", None)
+    if not code:
+        error = getattr(exc, "error", None)
+        code = getattr(error, "code", None)
+    if not code:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None) or {}
+        code = headers.get("x-ms-error-code")
+    # The storage SDK gives an enum member: its value is the code Azure sent.
+    return str(getattr(code, "value", code) or "")
+
+
+def classify(exc: BaseException, call: str, plane: str, endpoint: str,
+             timeout: float) -> Unavailable:
+    """Turn an azure-core / azure-identity exception into a fact that says why."""
+    from azure.core import exceptions as aex
+
+    permission = PERMISSIONS.get(call) if plane == MGMT else None
+    if isinstance(exc, aex.ClientAuthenticationError) and getattr(exc, "response", None) is None:
+        # Raised before any request left: by the token credential, or while signing with a
+        # key that is not base64.
+        if plane == MGMT:
+            return Unavailable(UnavailableKind.NO_CREDENTIALS, _NO_IDENTITY)
+        return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                           "the account key could not be used to sign requests (it must be the "
+                           "base64 key from the portal or az storage account keys list)")
+    if isinstance(exc, aex.HttpResponseError):
+        status = exc.status_code
+        code = _error_code(exc)
+        # Azure answers a wrong key with AuthenticationFailed; Azurite with AuthorizationFailure;
+        # both say "failed to authenticate".
+        if plane == DATA and (code in ("AuthenticationFailed", "InvalidAuthenticationInfo")
+                              or "failed to authenticate" in str(exc.message).lower()):
+            return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                               f"the storage account rejected the account key ({code or status})")
+        if status == 401:
+            return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                               f"Azure rejected the access token ({code or 'HTTP 401'})")
+        if status == 403:
+            if plane == MGMT:
+                return Unavailable(UnavailableKind.DENIED,
+                                   f"access denied ({code or 'HTTP 403'}): {permission} is not "
+                                   "allowed", permission)
+            return Unavailable(UnavailableKind.DENIED,
+                               f"the storage account refused the request ({code or 'HTTP 403'}): "
+                               "a firewall or network rule, or a SAS without this permission?")
+        if status == 429:
+            return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by {endpoint} (HTTP 429)")
+        if status is not None and status >= 500:
+            return Unavailable(UnavailableKind.UNREACHABLE,
+                               f"server error from {endpoint} (HTTP {status} {code})".rstrip())
+        return Unavailable(UnavailableKind.ERROR,
+                           f"unexpected answer from {endpoint} (HTTP {status} {code})".rstrip())
+    if isinstance(exc, aex.ServiceRequestTimeoutError | aex.ServiceResponseTimeoutError):
+        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within "
+                                                    f"{timeout:g} s")
+    if isinstance(exc, aex.ServiceRequestError):
+        text = str(exc)
+        if "non-TLS" in text or ("https" in text.lower() and "bearer" in text.lower()):
+            return Unavailable(UnavailableKind.ERROR,
+                               f"{endpoint} is not https: Azure tokens are only sent over TLS")
+        if "SSL" in text or "CERTIFICATE" in text.upper():
+            return Unavailable(UnavailableKind.UNREACHABLE,
+                               f"TLS handshake with {endpoint} failed (certificate not trusted?)")
+        if _has_gaierror(exc):
+            return Unavailable(UnavailableKind.UNREACHABLE, f"DNS lookup failed for {endpoint}")
+        if "timed out" in text.lower() or "timeout" in text.lower():
+            return Unavailable(UnavailableKind.TIMEOUT,
+                               f"no answer from {endpoint} within {timeout:g} s")
+        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
+    if isinstance(exc, aex.ServiceResponseError):
+        if "timed out" in str(exc).lower():
+            return Unavailable(UnavailableKind.TIMEOUT,
+                               f"no answer from {endpoint} within {timeout:g} s")
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"the connection to {endpoint} broke before an answer")
+    if isinstance(exc, aex.DecodeError):
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
+    return Unavailable(UnavailableKind.ERROR, f"{call} failed ({type(exc).__name__})")
+
+
+# ---- facts -------------------------------------------------------------------------------
+
+
+def _on_off(enabled: Any, days: Any = None) -> str:
+    if not enabled:
+        return "off"
+    return f"on ({days} days)" if days else "on"
+
+
+def _protection(has_policy: Any, has_hold: Any, version_level: Any) -> DeleteProtection:
+    found = []
+    if has_policy:
+        found.append("container immutability policy")
+    if has_hold:
+        found.append("legal hold on the container")
+    if version_level:
+        found.append("version-level immutability enabled on the container")
+    if found:
+        return DeleteProtection(True, " and ".join(found))
+    return DeleteProtection(False, "no immutability policy or legal hold on the container")
+
+
+def _resource_group(resource_id: str) -> str | None:
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "resourcegroups" in lowered:
+        index = lowered.index("resourcegroups")
+        if index + 1 < len(parts):
+            return parts[index + 1]
+    return None
+
+
+class _Deadline:
+    def __init__(self, timeout: float) -> None:
+        self.end = time.monotonic() + timeout
+
+    def left(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+
+def _wait(future: Future[Any], deadline: _Deadline) -> Any:
+    """The call's answer, or the exception it raised (TimeoutError at the deadline)."""
+    try:
+        return future.result(timeout=deadline.left())
+    except TimeoutError:
+        return TimeoutError()
+    except BaseException as exc:
+        return exc
+
+
+class Probe:
+    """Reads blob soft delete on one plane; reuses credentials and data-plane clients.
+
+    `credential`: the token credential for the management plane (default: azure-identity's
+    DefaultAzureCredential, created on first use). `verify`: TLS verification for both planes
+    (a CA bundle path; default True, which also honours REQUESTS_CA_BUNDLE).
+    """
+
+    def __init__(self, credential: TokenCredential | None = None,
+                 verify: bool | str = True) -> None:
+        self._credential = _CachingCredential(credential) if credential is not None else None
+        self._verify = verify
+        self._blob_clients: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    # -- plane choice
+
+    @staticmethod
+    def choose_plane(bucket: BucketLocation, settings: Settings,
+                     options: ProbeOptions) -> tuple[str | None, str]:
+        """(plane, why it was chosen), or (None, why neither can run)."""
+        key = account_key(bucket, settings)
+        subscription = _subscription(settings, options)
+        if options.azure_plane in (MGMT, DATA):
+            return options.azure_plane, "forced by --azure-plane"
+        if key is not None:
+            return DATA, f"account key from {key.origin}"
+        if subscription:
+            return MGMT, f"subscription {subscription}; no account key at hand"
+        return None, _NO_KEY_NOR_SUBSCRIPTION
+
+    def probe(self, bucket: BucketLocation, settings: Settings,
+              options: ProbeOptions) -> BucketFacts:
+        deadline = _Deadline(options.timeout)
+        plane, why = self.choose_plane(bucket, settings, options)
+        if plane is None:
+            return _unavailable(bucket, Unavailable(UnavailableKind.NO_CREDENTIALS, why))
+        name = "management (Azure Resource Manager)" if plane == MGMT else "data (Blob service)"
+        note = f"plane: {name}, {why}"
+        try:
+            if plane == MGMT:
+                return self._probe_mgmt(bucket, settings, options, deadline, note)
+            return self._probe_data(bucket, settings, options, deadline, note)
+        except _Missing as missing:
+            return BucketFacts(provider=bucket.provider, missing=True,
+                               missing_reason=str(missing), notes=(note,))
+
+    # -- management plane
+
+    def _token_credential(self) -> TokenCredential:
+        with self._lock:
+            if self._credential is None:
+                from azure.identity import DefaultAzureCredential
+
+                self._credential = _CachingCredential(DefaultAzureCredential())
+            return self._credential
+
+    def _mgmt_client(self, subscription: str, options: ProbeOptions, stage: _Stage) -> Any:
+        from azure.core.pipeline import policies
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+        from azure.mgmt.storage import StorageManagementClient
+
+        credential = _ObservedCredential(self._token_credential(), stage)
+        base_url = (options.azure_arm_endpoint or DEFAULT_ARM).rstrip("/")
+        scope = f"{base_url}/.default"
+        # The SDK's default pipeline also holds a policy that registers resource providers (a
+        # POST) on a 409: gccheck only reads, so it builds the pipeline without it. No retries:
+        # the default policy retries a dead endpoint for many seconds.
+        pipeline = [
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy(sdk_moniker="gccheck"),
+            policies.ProxyPolicy(),
+            policies.ContentDecodePolicy(),
+            policies.RedirectPolicy(),
+            policies.RetryPolicy(retry_total=0),
+            ARMChallengeAuthenticationPolicy(credential, scope),
+            policies.CustomHookPolicy(),
+            policies.NetworkTraceLoggingPolicy(),
+            policies.DistributedTracingPolicy(),
+            policies.SensitiveHeaderCleanupPolicy(),
+            ARMHttpLoggingPolicy(),
+        ]
+        return StorageManagementClient(credential, subscription, base_url=base_url,
+                                       credential_scopes=[scope], policies=pipeline,
+                                       retry_total=0, connection_timeout=options.timeout,
+                                       read_timeout=options.timeout,
+                                       connection_verify=self._verify)
+
+    def _probe_mgmt(self, bucket: BucketLocation, settings: Settings, options: ProbeOptions,
+                    deadline: _Deadline, plane_note: str) -> BucketFacts:
+        account, container = bucket.account or "", bucket.bucket
+        subscription = _subscription(settings, options)
+        endpoint = (options.azure_arm_endpoint or DEFAULT_ARM).rstrip("/")
+        if not subscription:
+            return _unavailable(bucket, Unavailable(
+                UnavailableKind.NO_CREDENTIALS, "the management plane needs the subscription: "
+                "--azure-subscription or AZURE_SUBSCRIPTION_ID"), (plane_note,))
+        stage = _Stage(f"waiting for {endpoint}")
+        try:
+            client = self._mgmt_client(subscription, options, stage)
+        except Exception as exc:
+            log.debug("creating the management client failed", exc_info=True)
+            return _unavailable(bucket, classify(exc, "client", MGMT, endpoint, options.timeout),
+                                (plane_note,))
+
+        def timed_out() -> Unavailable:
+            return Unavailable(UnavailableKind.TIMEOUT,
+                               f"no answer within {options.timeout:g} s while {stage.now}")
+
+        group = options.azure_resource_group or settings.get("AZURE_RESOURCE_GROUP")
+        group_note = f"resource group: {group} (given)"
+        if not group:
+            def find() -> str | None:
+                stage.now = f"listing the storage accounts of subscription {subscription}"
+                for found in client.storage_accounts.list():
+                    if (found.name or "").lower() == account.lower():
+                        return _resource_group(found.id or "")
+                raise _Missing(f"storage account {account} does not exist in subscription "
+                               f"{subscription} (or is not visible to these credentials)")
+
+            answer = _wait(options.pool.submit(find), deadline)
+            if isinstance(answer, _Missing):
+                raise answer
+            if isinstance(answer, TimeoutError):
+                return _unavailable(bucket, timed_out(), (plane_note,))
+            if isinstance(answer, BaseException):
+                log.debug("listing storage accounts failed", exc_info=answer)
+                failure = classify(answer, "list", MGMT, endpoint, options.timeout)
+                if failure.kind is UnavailableKind.DENIED:
+                    failure = Unavailable(failure.kind, failure.reason + " (or pass "
+                                          "--azure-resource-group to skip the search)",
+                                          failure.permission)
+                return _unavailable(bucket, failure, (plane_note,))
+            if not answer:
+                return _unavailable(bucket, Unavailable(
+                    UnavailableKind.ERROR, f"no resource group in the id of account {account}"),
+                    (plane_note,))
+            group = str(answer)
+            group_note = f"resource group: {group} (found in the subscription)"
+        calls: dict[str, Callable[[], Any]] = {
+            "service": lambda: client.blob_services.get_service_properties(group, account),
+            "container": lambda: client.blob_containers.get(group, account, container),
+        }
+        answers = {name: _wait(options.pool.submit(fn), deadline) for name, fn in calls.items()}
+        for name, answer in answers.items():
+            _raise_if_missing(answer, name, account, container, group, subscription)
+
+        def fact(name: str, parse: Callable[[Any], Any]) -> Any:
+            answer = answers[name]
+            if isinstance(answer, TimeoutError):
+                return timed_out()
+            if isinstance(answer, BaseException):
+                log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
+                return classify(answer, name, MGMT, endpoint, options.timeout)
+            return parse(answer)
+
+        notes = [plane_note, group_note]
+        service = answers["service"]
+        if not isinstance(service, BaseException):
+            notes.append(f"blob versioning: {_on_off(service.is_versioning_enabled)}")
+            policy = service.container_delete_retention_policy
+            notes.append("container soft delete: " + _on_off(
+                policy is not None and policy.enabled, policy.days if policy else None))
+
+        def soft_delete(answer: Any) -> SoftDelete:
+            policy = answer.delete_retention_policy
+            enabled = bool(policy is not None and policy.enabled)
+            return SoftDelete(enabled, float(policy.days) if enabled and policy.days else None)
+
+        def protection(answer: Any) -> DeleteProtection:
+            worm = answer.immutable_storage_with_versioning
+            return _protection(answer.has_immutability_policy, answer.has_legal_hold,
+                               worm is not None and worm.enabled)
+
+        return BucketFacts(provider=bucket.provider,
+                           blob_soft_delete=fact("service", soft_delete),
+                           delete_protection=fact("container", protection), notes=tuple(notes))
+
+    # -- data plane
+
+    def _blob_client(self, url: str, key: AccountKey, options: ProbeOptions) -> Any:
+        cache_key = (url, key.account, key.key, key.sas, options.timeout)
+        with self._lock:
+            client = self._blob_clients.get(cache_key)
+            if client is not None:
+                return client
+        from azure.storage.blob import BlobServiceClient
+
+        credential: Any = ({"account_name": key.account, "account_key": key.key} if key.key
+                           else key.sas)
+        # retry_total=0: the storage SDK's retries would turn a dead endpoint into minutes.
+        client = BlobServiceClient(url, credential=credential, retry_total=0,
+                                   connection_timeout=options.timeout,
+                                   read_timeout=options.timeout,
+                                   connection_verify=self._verify)
+        with self._lock:
+            self._blob_clients.setdefault(cache_key, client)
+            return self._blob_clients[cache_key]
+
+    def _probe_data(self, bucket: BucketLocation, settings: Settings, options: ProbeOptions,
+                    deadline: _Deadline, plane_note: str) -> BucketFacts:
+        account, container = bucket.account or "", bucket.bucket
+        key = account_key(bucket, settings)
+        if key is None:
+            return _unavailable(bucket, Unavailable(
+                UnavailableKind.NO_CREDENTIALS,
+                "the data plane needs the account key: az://:KEY@account/container, "
+                "AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING"), (plane_note,))
+        url = account_url(account, options.azure_blob_endpoint or key.blob_endpoint)
+        endpoint = url.split("?")[0]
+        notes = (plane_note, f"endpoint: {endpoint}",
+                 "blob versioning and container soft delete: not visible on the data plane "
+                 "(--azure-plane mgmt shows them)")
+        try:
+            client = self._blob_client(url, key, options)
+        except Exception as exc:
+            log.debug("creating the blob client failed", exc_info=True)
+            failure = classify(exc, "client", DATA, endpoint, options.timeout)
+            if failure.kind is UnavailableKind.ERROR:
+                failure = Unavailable(UnavailableKind.NO_CREDENTIALS,
+                                      f"the account key from {key.origin} could not be used "
+                                      f"({type(exc).__name__}): it must be base64")
+            return _unavailable(bucket, failure, notes[:1])
+        calls: dict[str, Callable[[], Any]] = {
+            "service": client.get_service_properties,
+            "container": lambda: client.get_container_client(container)
+            .get_container_properties(),
+        }
+        answers = {name: _wait(options.pool.submit(fn), deadline) for name, fn in calls.items()}
+        for name, answer in answers.items():
+            _raise_if_missing(answer, name, account, container, None, None)
+
+        def fact(name: str, parse: Callable[[Any], Any]) -> Any:
+            answer = answers[name]
+            if isinstance(answer, TimeoutError):
+                return Unavailable(UnavailableKind.TIMEOUT,
+                                   f"no answer from {endpoint} within {options.timeout:g} s")
+            if isinstance(answer, BaseException):
+                log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
+                return classify(answer, name, DATA, endpoint, options.timeout)
+            return parse(answer)
+
+        def soft_delete(answer: Any) -> SoftDelete:
+            policy = answer.get("delete_retention_policy")
+            enabled = bool(policy is not None and policy.enabled)
+            return SoftDelete(enabled, float(policy.days) if enabled and policy.days else None)
+
+        def protection(answer: Any) -> DeleteProtection:
+            return _protection(answer.has_immutability_policy, answer.has_legal_hold,
+                               getattr(answer, "immutable_storage_with_versioning_enabled", False))
+
+        return BucketFacts(provider=bucket.provider,
+                           blob_soft_delete=fact("service", soft_delete),
+                           delete_protection=fact("container", protection), notes=notes)
+
+
+def _subscription(settings: Settings, options: ProbeOptions) -> str | None:
+    value = options.azure_subscription or settings.get("AZURE_SUBSCRIPTION_ID")
+    return value.strip() if value and value.strip() else None
+
+
+def _raise_if_missing(answer: Any, call: str, account: str, container: str,
+                      group: str | None, subscription: str | None) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    if not isinstance(answer, HttpResponseError) or answer.status_code != 404:
+        return
+    code = _error_code(answer)
+    if code == "ContainerNotFound" or (call == "container" and code in ("", "ResourceNotFound")):
+        raise _Missing(f"container {container} does not exist in storage account {account}")
+    if code == "ResourceGroupNotFound":
+        raise _Missing(f"resource group {group} does not exist in subscription {subscription}")
+    if code in ("ResourceNotFound", "StorageAccountNotFound", "ParentResourceNotFound"):
+        where = f" in resource group {group}" if group else ""
+        raise _Missing(f"storage account {account} does not exist{where}")
+
+
+def _unavailable(bucket: BucketLocation, failure: Unavailable,
+                 notes: tuple[str, ...] = ()) -> BucketFacts:
+    return BucketFacts(provider=bucket.provider, blob_soft_delete=failure,
+                       delete_protection=failure, notes=notes)

@@ -1,0 +1,312 @@
+"""Google Cloud Storage through google-cloud-storage.
+
+One read-only call, the bucket GET (`storage.buckets.get`), gives every fact: versioning,
+lifecycle rules, the retention policy, the default event-based hold and the soft delete
+policy. The SDK is imported on first use.
+
+Credentials: the service account key in the URL (gs://EMAIL:URL-ENCODED-PEM@bucket), else
+GOOGLE_APPLICATION_CREDENTIALS from the settings source, else Application Default
+Credentials. Endpoint: --endpoint-url, else STORAGE_EMULATOR_HOST (settings, then process
+environment), with anonymous credentials as the SDK does for emulators.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gccheck.bucket_url import BucketLocation
+from gccheck.model import (
+    BucketFacts,
+    DeleteProtection,
+    LifecycleRule,
+    Settings,
+    Unavailable,
+    UnavailableKind,
+    VersioningState,
+)
+from gccheck.probes.interface import ProbeOptions
+
+log = logging.getLogger(__name__)
+
+PERMISSION = "storage.buckets.get"
+READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
+DEFAULT_ENDPOINT = "https://storage.googleapis.com"
+_NO_CREDENTIALS = ("no Google credentials found (a key in the bucket URL, "
+                   "GOOGLE_APPLICATION_CREDENTIALS, workload identity, or "
+                   "gcloud auth application-default login)")
+
+# Conditions that only noncurrent versions can meet: a rule that has one cannot delete
+# live objects (conditions in one GCS rule are ANDed).
+_NONCURRENT_ONLY = ("daysSinceNoncurrentTime", "noncurrentTimeBefore", "numNewerVersions")
+
+
+class _Missing(Exception):
+    """The bucket does not exist."""
+
+
+class _BadCredentials(Exception):
+    """Credentials were given but cannot be used; the message never quotes them."""
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    url: str | None  # None: the SDK's default (storage.googleapis.com)
+    emulator: bool  # STORAGE_EMULATOR_HOST: anonymous unless the URL holds a key
+
+    @property
+    def label(self) -> str:
+        return self.url or DEFAULT_ENDPOINT
+
+
+def _endpoint(bucket: BucketLocation, settings: Settings) -> _Endpoint:
+    if bucket.endpoint_url:
+        return _Endpoint(_with_scheme(bucket.endpoint_url), emulator=False)
+    emulator = settings.get("STORAGE_EMULATOR_HOST") or os.environ.get("STORAGE_EMULATOR_HOST")
+    if emulator and emulator.strip():
+        return _Endpoint(_with_scheme(emulator.strip()), emulator=True)
+    return _Endpoint(None, emulator=False)
+
+
+def _with_scheme(url: str) -> str:
+    # STORAGE_EMULATOR_HOST is often given as host:port.
+    url = url.rstrip("/")
+    return url if "://" in url else f"http://{url}"
+
+
+class _Stage:
+    """What the worker is doing, so a timeout can say what was slow."""
+
+    def __init__(self) -> None:
+        self.now = "starting"
+
+
+def _has_gaierror(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        stack.extend([current.__cause__, current.__context__])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    text = str(exc)
+    return ("Name or service not known" in text or "nodename nor servname" in text
+            or "Temporary failure in name resolution" in text or "NameResolutionError" in text)
+
+
+def classify(exc: BaseException, endpoint: str, timeout: float) -> Unavailable:
+    """Turn an SDK, google-auth or requests exception into a fact that says why."""
+    import requests
+    from google.api_core import exceptions as gex
+    from google.auth import exceptions as aex
+
+    if isinstance(exc, gex.Forbidden):
+        return Unavailable(UnavailableKind.DENIED,
+                           f"access denied: {PERMISSION} is not allowed on this bucket (GCS "
+                           "also answers 403 for a bucket that does not exist)", PERMISSION)
+    if isinstance(exc, gex.Unauthorized):
+        return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                           "the request was not authenticated (HTTP 401): the credentials "
+                           "are missing, expired or rejected")
+    if isinstance(exc, gex.TooManyRequests):
+        return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by {endpoint} (HTTP 429)")
+    if isinstance(exc, gex.ServerError):
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"server error from {endpoint} (HTTP {exc.code})")
+    if isinstance(exc, gex.GoogleAPICallError):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"unexpected answer from {endpoint} (HTTP {exc.code})")
+    if isinstance(exc, aex.DefaultCredentialsError):
+        return Unavailable(UnavailableKind.NO_CREDENTIALS, _NO_CREDENTIALS)
+    if isinstance(exc, aex.RefreshError):
+        return Unavailable(UnavailableKind.NO_CREDENTIALS,
+                           "getting a Google access token failed: the service account key "
+                           "was rejected or the token endpoint could not be reached")
+    if isinstance(exc, aex.TransportError):
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           "could not reach Google's token or metadata endpoint")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"TLS handshake with {endpoint} failed (certificate not trusted?)")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return Unavailable(UnavailableKind.TIMEOUT,
+                           f"no answer from {endpoint} within {timeout:g} s")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if _has_gaierror(exc):
+            return Unavailable(UnavailableKind.UNREACHABLE, f"DNS lookup failed for {endpoint}")
+        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
+    if isinstance(exc, _BadCredentials):
+        return Unavailable(UnavailableKind.NO_CREDENTIALS, str(exc))
+    return Unavailable(UnavailableKind.ERROR,
+                       f"reading the bucket failed ({type(exc).__name__})")
+
+
+def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
+    """A GCS lifecycle rule (API form: action + condition) reduced to what matters for GC."""
+    action = (raw.get("action") or {}).get("type", "")
+    condition: dict[str, Any] = raw.get("condition") or {}
+    deletes = action == "Delete"
+    noncurrent_only = condition.get("isLive") is False or any(
+        k in condition for k in _NONCURRENT_ONLY)
+    # isLive: true (or no noncurrent-only condition) means live objects can match.
+    expires_current = deletes and not noncurrent_only
+    expires_noncurrent = deletes and condition.get("isLive") is not True
+    parts = [f"{action or 'unknown action'}"]
+    parts += [f"{key}={value}" for key, value in sorted(condition.items())]
+    return LifecycleRule(id=f"rule {index + 1}", enabled=True, expires_current=expires_current,
+                         expires_noncurrent=expires_noncurrent, description=", ".join(parts))
+
+
+def _duration(seconds: float) -> str:
+    days = seconds / 86400
+    if days >= 1 and days == int(days):
+        return f"{int(days)} day{'s' if days != 1 else ''}"
+    if days >= 1:
+        return f"{days:.1f} days"
+    return f"{seconds:g} seconds"
+
+
+def _protection(bucket: Any) -> DeleteProtection:
+    found = []
+    period = bucket.retention_period
+    if period:
+        locked = "locked" if bucket.retention_policy_locked else "not locked"
+        found.append(f"bucket retention policy of {_duration(float(period))} ({locked})")
+    if bucket.default_event_based_hold:
+        found.append("default event-based hold on new objects")
+    if found:
+        return DeleteProtection(True, " and ".join(found))
+    return DeleteProtection(False, "no bucket retention policy")
+
+
+def _notes(bucket: Any, endpoint: _Endpoint) -> tuple[str, ...]:
+    notes = []
+    seconds = bucket.soft_delete_policy.retention_duration_seconds
+    if seconds is None:
+        notes.append("soft delete policy: not reported")
+    elif int(seconds) == 0:
+        notes.append("soft delete policy: off")
+    else:
+        notes.append(f"soft delete policy: {_duration(float(seconds))}")
+    if bucket.object_retention_mode == "Enabled":
+        notes.append("object retention: enabled (objects may carry their own retention)")
+    if endpoint.url:
+        notes.append(f"endpoint: {endpoint.url}")
+    return tuple(notes)
+
+
+class Probe:
+    """Reads a GCS bucket's metadata; reuses clients across targets."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def _credentials(self, bucket: BucketLocation, settings: Settings,
+                     endpoint: _Endpoint) -> Any:
+        """Credentials for this bucket, or None to let the SDK choose (emulator: anonymous)."""
+        if bucket.access_key and bucket.secret_key:
+            from google.oauth2 import service_account
+
+            info = {"type": "service_account", "client_email": bucket.access_key,
+                    "private_key": bucket.secret_key,
+                    "token_uri": "https://oauth2.googleapis.com/token"}
+            try:
+                return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                    info, scopes=[READ_ONLY_SCOPE])
+            except Exception as exc:  # never quote the message: it may hold the key
+                raise _BadCredentials(
+                    "the service account key in the bucket URL could not be read "
+                    f"({type(exc).__name__}); expected gs://EMAIL:URL-ENCODED-PEM@bucket "
+                    "with the PEM private key URL-encoded") from None
+        if endpoint.emulator:
+            from google.auth.credentials import AnonymousCredentials
+
+            return AnonymousCredentials()  # type: ignore[no-untyped-call]
+        import google.auth
+
+        key_file = settings.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if key_file and key_file.strip() and os.path.isfile(key_file.strip()):
+            try:
+                credentials, _project = google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call]
+                    key_file.strip(), scopes=[READ_ONLY_SCOPE])
+            except Exception as exc:
+                raise _BadCredentials("the GOOGLE_APPLICATION_CREDENTIALS file could not be "
+                                      f"used ({type(exc).__name__})") from None
+            return credentials
+        credentials, _project = google.auth.default(scopes=[READ_ONLY_SCOPE])
+        return credentials
+
+    def _client(self, bucket: BucketLocation, settings: Settings, endpoint: _Endpoint) -> Any:
+        key = (endpoint, bucket.access_key, bucket.secret_key,
+               settings.get("GOOGLE_APPLICATION_CREDENTIALS"))
+        with self._lock:
+            client = self._clients.get(key)
+        if client is not None:
+            return client
+        from google.cloud import storage
+
+        credentials = self._credentials(bucket, settings, endpoint)
+        options = {"api_endpoint": endpoint.url} if endpoint.url else None
+        # project=None: a bucket GET needs no project, and looking one up may touch the network.
+        client = storage.Client(project=None, credentials=credentials, client_options=options)
+        with self._lock:
+            self._clients.setdefault(key, client)
+            return self._clients[key]
+
+    def probe(self, bucket: BucketLocation, settings: Settings,
+              options: ProbeOptions) -> BucketFacts:
+        deadline = time.monotonic() + options.timeout
+        endpoint = _endpoint(bucket, settings)
+        stage = _Stage()
+
+        def read() -> Any:
+            from google.api_core import exceptions as gex
+
+            stage.now = "looking for Google credentials"
+            client = self._client(bucket, settings, endpoint)
+            stage.now = f"waiting for {endpoint.label}"
+            try:
+                # retry=None: the default retry policy can spend minutes on a dead endpoint.
+                return client.get_bucket(bucket.bucket, timeout=(options.timeout, options.timeout),
+                                         retry=None)
+            except gex.NotFound:
+                raise _Missing() from None
+
+        future = options.pool.submit(read)
+        try:
+            answer = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except _Missing:
+            return BucketFacts(provider=bucket.provider, missing=True,
+                               missing_reason=f"bucket {bucket.bucket} does not exist"
+                               + (f" at {endpoint.url}" if endpoint.url else ""))
+        except TimeoutError:
+            failure = Unavailable(UnavailableKind.TIMEOUT,
+                                  f"no answer within {options.timeout:g} s while {stage.now}")
+            return _unavailable(bucket, failure)
+        except Exception as exc:
+            log.debug("GCS bucket GET for %s failed", bucket.masked_url, exc_info=exc)
+            return _unavailable(bucket, classify(exc, endpoint.label, options.timeout))
+        versioning = (VersioningState.ENABLED if answer.versioning_enabled
+                      else VersioningState.DISABLED)
+        rules = tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(answer.lifecycle_rules))
+        return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=rules,
+                           delete_protection=_protection(answer),
+                           notes=_notes(answer, endpoint))
+
+
+def _unavailable(bucket: BucketLocation, failure: Unavailable) -> BucketFacts:
+    return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
+                       delete_protection=failure)
