@@ -1,0 +1,75 @@
+"""The CLI over hostile files: exit code 2, one line on stderr, bounded time and memory."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import run_gccheck
+
+
+def binary_junk(path: Path) -> Path:
+    path.write_bytes(bytes(range(256)) * 64)
+    return path
+
+
+def deeply_nested(path: Path) -> Path:
+    path.write_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    return path
+
+
+def anchor_bomb(path: Path) -> Path:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        previous = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def huge(path: Path) -> Path:
+    with path.open("wb") as handle:
+        chunk = b"# padding padding padding padding padding padding padding padding\n" * 16384
+        while handle.tell() < 50 * 1024 * 1024:
+            handle.write(chunk)
+    return path
+
+
+def invalid_utf8(path: Path) -> Path:
+    path.write_bytes(b"GORILLA_ARTIFACT_GC_ENABLED=true\nversion: \xff\xfe\xfa\n")
+    return path
+
+
+def directory(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+HOSTILE: dict[str, Callable[[Path], Path]] = {
+    "binary": binary_junk, "nested": deeply_nested, "anchors": anchor_bomb, "50MB": huge,
+    "utf8": invalid_utf8, "directory": directory,
+}
+# Every option that reads a file; later sources add theirs here.
+FILE_OPTIONS: dict[str, Callable[[str], list[str]]] = {
+    "env-file": lambda p: ["check", "--hosting", "on-prem", "--env-file", p],
+    "matrix": lambda p: ["check", "--hosting", "on-prem", "--matrix", p],
+    "matrix-cmd": lambda p: ["matrix", "--matrix", p],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+@pytest.mark.parametrize("option", sorted(FILE_OPTIONS))
+def test_hostile_file(tmp_path: Path, option: str, kind: str) -> None:
+    path = HOSTILE[kind](tmp_path / f"hostile-{kind}")
+    start = time.monotonic()
+    run = run_gccheck(*FILE_OPTIONS[option](str(path)), timeout=60)
+    elapsed = time.monotonic() - start
+    assert run.code == 2, (run.out, run.err)
+    assert run.err.count("\n") == 1 and run.err.startswith("gccheck: error:"), run.err
+    assert "Traceback" not in run.err
+    assert elapsed < 20
+    # The largest child so far stayed well below a few hundred MB.
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 600 * 1024
