@@ -208,7 +208,8 @@ def parse_fleet(data: Any, source: str, matrix: Matrix, *, base: Path | None = N
     if "version" in data and data["version"] != 1:
         raise fail("version", f"only version 1 is known, got {_shown(data['version'])}")
 
-    raw_defaults = data.get("defaults") or {}
+    raw_defaults = data.get("defaults")
+    raw_defaults = {} if raw_defaults is None else raw_defaults
     if not isinstance(raw_defaults, Mapping):
         raise fail("defaults", f"expected a mapping, got {_shown(raw_defaults)}")
     try:

@@ -57,24 +57,29 @@ margin:0 0 28px;max-width:960px}
 table{border-collapse:separate;border-spacing:0;width:100%}
 th,td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 thead th{position:sticky;top:0;background:var(--head);font-weight:600;font-size:12.5px;
-z-index:1;white-space:nowrap}
+z-index:1;vertical-align:bottom}
+thead th.req,thead th.adv{max-width:120px;overflow-wrap:anywhere}
 thead th.adv{color:var(--muted);font-weight:500}
 tbody tr:last-child>*{border-bottom:0}
 tbody th{font-weight:600;white-space:nowrap}
 tbody th a{color:inherit}
-td.where{color:var(--muted);font-size:12.5px;max-width:280px;overflow-wrap:anywhere}
+tbody th .sub{display:block;font-weight:400;color:var(--muted);font-size:12px;max-width:340px;
+overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+thead tr.groups th{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);
+border-bottom:0;padding-bottom:0}
+th.first-adv,td.first-adv{border-left:2px solid var(--line)}
 td.cell{white-space:nowrap;font-weight:600;text-align:center}
 td.cell.pass{color:var(--pass);background:var(--pass-bg)}
 td.cell.fail{color:var(--fail);background:var(--fail-bg)}
 td.cell.unknown{color:var(--unknown);background:var(--unknown-bg)}
 td.cell.warn{color:var(--warn);background:var(--warn-bg)}
-td.cell.not-required,td.cell.none{color:var(--na);font-weight:400}
+td.cell.not-required,td.cell.none{color:var(--na);font-weight:400;font-size:12px}
 td.verdict{font-weight:600;white-space:nowrap}
 .v-0{color:var(--pass)}.v-1{color:var(--fail)}.v-3{color:var(--unknown)}
 .target{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:8px;
 padding:14px 18px;margin:0 0 14px}
-.target.v-1{border-left-color:var(--fail)}.target.v-3{border-left-color:var(--unknown)}
-.target.v-0{border-left-color:var(--warn)}
+.target.t-1{border-left-color:var(--fail)}.target.t-3{border-left-color:var(--unknown)}
+.target.t-0{border-left-color:var(--warn)}
 .target .verdict{font-weight:600;margin:4px 0}
 .target .where{color:var(--muted);margin:0 0 10px;font-size:12.5px}
 .item{margin:10px 0 0;padding:0}
@@ -106,12 +111,14 @@ def _columns(report: Report, kind: Kind) -> list[str]:
     return list(seen)
 
 
-def _cell(result: Result | None, check_id: str) -> str:
+def _cell(result: Result | None, check_id: str, first_advisory: bool) -> str:
+    edge = " first-adv" if first_advisory else ""
     if result is None:
-        return f'<td class="cell none" data-check="{_e(check_id)}" data-status="">·</td>'
+        return (f'<td class="cell none{edge}" data-check="{_e(check_id)}" data-status="" '
+                'title="does not apply to this bucket">·</td>')
     status = result.status.value
     tip = result.summary + (f" ({result.detail})" if result.detail else "")
-    return (f'<td class="cell {status}" data-check="{_e(check_id)}" data-status="{status}" '
+    return (f'<td class="cell {status}{edge}" data-check="{_e(check_id)}" data-status="{status}" '
             f'title="{_e(tip)}">{_MARKS[result.status]} {_WORDS[result.status]}</td>')
 
 
@@ -127,7 +134,7 @@ def _details(index: int, target: TargetReport, strict: bool) -> str:
     code = target.exit_code(strict)
     where = f"{target.hosting} · " + (f"{target.bucket} ({target.provider})" if target.bucket
                                       else "no bucket")
-    out = [f'<section class="target v-{code}" id="d-{index}" data-deployment="{_e(target.name)}">',
+    out = [f'<section class="target t-{code}" id="d-{index}" data-deployment="{_e(target.name)}">',
            f"<h2>{_e(target.name)}</h2>",
            f'<p class="verdict v-{code}">{_e(verdict(target, strict))}</p>',
            f'<p class="where">{_e(where)}</p>']
@@ -191,23 +198,30 @@ class Format:
                 out.append(f'<span class="{key}" style="flex-grow:{counts[key]}"></span>')
         out.append("</div>")
 
-        out.append('<div class="wrap"><table class="grid" id="grid"><thead><tr>'
+        out.append('<div class="wrap"><table class="grid" id="grid"><thead>'
+                   '<tr class="groups"><th colspan="2"></th>'
+                   f'<th colspan="{len(requirements)}">requirements</th>'
+                   + (f'<th colspan="{len(advisories)}" class="first-adv">advisories</th>'
+                      if advisories else "") + "</tr><tr>"
                    '<th scope="col">deployment</th><th scope="col">verdict</th>')
         out.extend(f'<th scope="col" class="req" data-check="{_e(c)}">{_e(c)}</th>'
                    for c in requirements)
-        out.extend(f'<th scope="col" class="adv" data-check="{_e(c)}" title="advisory">'
-                   f"{_e(c)}</th>" for c in advisories)
-        out.append('<th scope="col">hosting · bucket</th></tr></thead><tbody>')
+        out.extend(f'<th scope="col" class="adv{" first-adv" if i == 0 else ""}" '
+                   f'data-check="{_e(c)}" title="advisory">{_e(c)}</th>'
+                   for i, c in enumerate(advisories))
+        out.append("</tr></thead><tbody>")
         for index, (target, code) in enumerate(zip(report.targets, codes, strict=True)):
             by_id = {r.id: r for r in target.results}
             name = _e(target.name)
             link = f'<a href="#d-{index}">{name}</a>' if _needs_attention(target) else name
+            where = _e(target.hosting + (f" · {target.bucket}" if target.bucket
+                                         else " · no bucket"))
             row = [f'<tr data-deployment="{name}" data-verdict="{_verdict_word(code)}">'
-                   f'<th scope="row">{link}</th>'
+                   f'<th scope="row">{link}<span class="sub" title="{where}">{where}</span></th>'
                    f'<td class="verdict v-{code}">{_verdict_word(code)}</td>']
-            row.extend(_cell(by_id.get(c), c) for c in (*requirements, *advisories))
-            where = target.hosting + (f" · {target.bucket}" if target.bucket else " · no bucket")
-            row.append(f'<td class="where">{_e(where)}</td></tr>')
+            row.extend(_cell(by_id.get(c), c, False) for c in requirements)
+            row.extend(_cell(by_id.get(c), c, i == 0) for i, c in enumerate(advisories))
+            row.append("</tr>")
             out.append("".join(row))
         out.append("</tbody></table></div>")
 

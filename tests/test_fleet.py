@@ -1,0 +1,220 @@
+"""The fleet file: every key reaches TargetSpec; every mistake is one line naming the entry."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import FIXTURES, run_gccheck
+
+from gccheck.errors import InputError
+from gccheck.fleet import ENTRY_KEYS, load_fleet, parse_fleet
+from gccheck.matrix import Matrix, load_matrix
+from gccheck.rules import RULES
+from gccheck.target import TargetSpec
+
+FLEET = FIXTURES / "fleet"
+
+
+@pytest.fixture(scope="module")
+def matrix() -> Matrix:
+    return load_matrix(None, RULES)
+
+
+def parse(data: Any, matrix: Matrix, **kwargs: Any) -> tuple[TargetSpec, ...]:
+    return parse_fleet(data, "fleet.yaml", matrix, base=Path("/base"), **kwargs).specs
+
+
+def test_mixed_fleet_every_source_and_cloud(matrix: Matrix) -> None:
+    fleet = load_fleet(FLEET / "mixed.yaml", matrix, default_timeout=10)
+    by_name = {s.name: s for s in fleet.specs}
+    assert [s.name for s in fleet.specs] == ["aws-prod", "minio-lab", "gcs-research", "azure-eu",
+                                             "helm-managed", "live", "saas"]
+    aws = by_name["aws-prod"]
+    assert aws.hosting == "customer-managed-cloud" and aws.bucket == "s3://wandb-prod-files"
+    assert aws.aws_profile == "prod" and aws.timeout == 5.0
+    assert aws.env == {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
+    lab = by_name["minio-lab"]
+    # A deployment naming its own settings source does not inherit the default env.
+    assert lab.env is None and lab.env_file == str(FLEET.resolve() / "lab.env")
+    assert lab.hosting == "on-prem" and lab.endpoint_url == "http://127.0.0.1:9000"
+    azure = by_name["azure-eu"]
+    assert (azure.azure_subscription, azure.azure_resource_group, azure.azure_plane) == (
+        "00000000-0000-0000-0000-000000000000", "wandb-eu", "mgmt")
+    helm = by_name["helm-managed"]
+    assert helm.values == (str(FLEET.resolve() / "values.yaml"),
+                           str(FLEET.resolve() / "values-prod.yaml"))
+    assert helm.env is None
+    live = by_name["live"]
+    assert live.workload == "wandb/deployment/wandb-app" and live.context == "prod"
+    assert live.kubeconfig == str(FLEET.resolve() / "kube/config") and live.timeout == 20.0
+    assert by_name["saas"].hosting == "shared-cloud"
+
+
+def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
+    entry = {
+        "name": "all", "hosting": "on-prem", "bucket": "az://acct123/files", "env-file": "a.env",
+        "kubeconfig": "/k", "context": "c", "endpoint-url": "https://s3.example.com",
+        "aws-profile": "p", "azure-subscription": "sub", "azure-resource-group": "rg",
+        "azure-plane": "data", "azure-blob-endpoint": "https://acct123.blob.example.com",
+        "azure-arm-endpoint": "https://arm.example.com", "timeout": 3,
+    }
+    assert set(entry) | {"env", "values", "workload"} == set(ENTRY_KEYS)
+    (spec,) = parse({"deployments": [entry]}, matrix)
+    assert spec == TargetSpec(
+        name="all", hosting="on-prem", bucket="az://acct123/files", env_file="/base/a.env",
+        kubeconfig="/k", context="c", endpoint_url="https://s3.example.com", aws_profile="p",
+        azure_subscription="sub", azure_resource_group="rg", azure_plane="data",
+        azure_blob_endpoint="https://acct123.blob.example.com",
+        azure_arm_endpoint="https://arm.example.com", timeout=3.0)
+
+
+def test_defaults_merge_env_and_timeout_falls_back_to_the_cli(matrix: Matrix) -> None:
+    data = {"defaults": {"hosting": "on-prem", "env": {"A": "1", "GORILLA_ARTIFACT_GC_ENABLED": True}},
+            "deployments": [{"name": "x", "env": {"A": "2", "N": 5}},
+                            {"name": "y", "values": "v.yaml", "hosting": "shared-cloud"}]}
+    x, y = parse(data, matrix, default_timeout=7.5)
+    assert x.env == {"A": "2", "GORILLA_ARTIFACT_GC_ENABLED": "true", "N": "5"}
+    assert x.timeout == 7.5
+    assert y.env is None and y.values == ("/base/v.yaml",) and y.hosting == "shared-cloud"
+
+
+ERRORS = [
+    ([], "fleet file fleet.yaml: expected a mapping with a 'deployments:' list, got a list"),
+    ({"deployment": []}, "top level: unknown key 'deployment'"),
+    ({"version": 2, "deployments": [{"name": "a", "hosting": "on-prem"}]},
+     "version: only version 1 is known, got int 2"),
+    ({}, "deployments: expected a non-empty list of deployments, got nothing"),
+    ({"deployments": []}, "deployments: expected a non-empty list of deployments, got an empty list"),
+    ({"deployments": "a"}, "deployments: expected a non-empty list"),
+    ({"defaults": [], "deployments": [{"name": "a"}]}, "defaults: expected a mapping, got a list"),
+    ({"defaults": {"name": "x"}, "deployments": [{"name": "a"}]}, "defaults: unknown key 'name'"),
+    ({"defaults": {"hosting": "cloud"}, "deployments": [{"name": "a"}]},
+     "defaults: hosting: unknown hosting type 'cloud'"),
+    ({"deployments": ["a"]}, "deployment 1: expected a mapping with at least 'name', got 'a'"),
+    ({"deployments": [{"hosting": "on-prem"}]}, "deployment 1: 'name' is missing"),
+    ({"deployments": [{"name": ""}]}, "deployment 1: name: expected a non-empty string"),
+    ({"deployments": [{"name": "a\nb", "hosting": "on-prem"}]}, "deployment 1: name: must be on one line"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem"}, {"name": "a", "hosting": "on-prem"}]},
+     "deployment 2 ('a'): duplicate name: deployment 1 is also called 'a'"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "env_file": "x"}]},
+     "deployment 1 ('a'): unknown key 'env_file' (did you mean 'env-file'?)"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "region": "x"}]},
+     "deployment 1 ('a'): unknown key 'region'; known keys: name, hosting, bucket"),
+    ({"deployments": [{"name": "a", "hosting": "onprem"}]},
+     "deployment 1 ('a'): hosting: unknown hosting type 'onprem' (one of: shared-cloud"),
+    ({"deployments": [{"name": "a"}]},
+     "deployment 1 ('a'): 'hosting' is missing (set it here or under defaults)"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "timeout": "10s"}]},
+     "deployment 1 ('a'): timeout: expected a number of seconds, got '10s'"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "timeout": True}]},
+     "timeout: expected a number of seconds, got bool True"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "timeout": 0}]},
+     "deployment 1 ('a'): timeout: 0 is outside 0.1..600 seconds"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "env": {"A": "1"}, "values": ["v"]}]},
+     "deployment 1 ('a'): give only one settings source of env, env-file, values, workload "
+     "(got env, values)"),
+    ({"defaults": {"env-file": "e", "workload": "auto"}, "deployments": [{"name": "a"}]},
+     "defaults: give only one settings source"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "env": ["A=1"]}]},
+     "deployment 1 ('a'): env: expected a mapping of NAME: value, got a list"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "env": {"A": None}}]},
+     "deployment 1 ('a'): env A: expected a string value, got nothing"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "env": {"A B": "1"}}]},
+     "deployment 1 ('a'): env: 'A B' is not a variable name"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "values": []}]},
+     "deployment 1 ('a'): values: expected a file or a list of files, got a list"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "values": ["ok", 3]}]},
+     "deployment 1 ('a'): values[1]: expected a non-empty string, got int 3"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "bucket": "gcs://b"}]},
+     "deployment 1 ('a'): invalid bucket URL 'gcs://b'"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "bucket": 5}]},
+     "deployment 1 ('a'): bucket: expected a non-empty string, got int 5"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "azure-plane": "both"}]},
+     "deployment 1 ('a'): azure-plane: expected one of mgmt, data, got 'both'"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "endpoint-url": "minio:9000"}]},
+     "deployment 1 ('a'): endpoint-url: expected an http:// or https:// URL"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), ERRORS)
+def test_each_mistake_is_an_input_error_naming_the_entry(data: Any, message: str,
+                                                         matrix: Matrix) -> None:
+    with pytest.raises(InputError) as raised:
+        parse(data, matrix)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_secret_in_a_bad_value_is_not_quoted(matrix: Matrix) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    with pytest.raises(InputError) as raised:
+        parse({"deployments": [{"name": "a", "hosting": "on-prem", "timeout": secret}]}, matrix)
+    assert secret not in str(raised.value) and "40-character value (not shown)" in str(raised.value)
+
+
+def test_file_errors_name_the_file(tmp_path: Path, matrix: Matrix) -> None:
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text("deployments:\n  - name: a\n   hosting: x\n")
+    with pytest.raises(InputError, match=r"fleet file .*fleet.yaml: line 3: not valid YAML"):
+        load_fleet(bad, matrix)
+    with pytest.raises(InputError, match=r"fleet file .*missing.yaml: no such file"):
+        load_fleet(tmp_path / "missing.yaml", matrix)
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[int]]]:
+    """A TCP port that counts connections: proves nothing was sent."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    accepted: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(timeout=2)
+    server.close()
+
+
+def test_cli_rejects_a_bad_entry_before_any_network_call(tmp_path: Path,
+                                                         listener: tuple[int, list[int]]) -> None:
+    port, accepted = listener
+    fleet = {"deployments": [
+        {"name": "first", "hosting": "on-prem", "env": {"GORILLA_ARTIFACT_GC_ENABLED": "true"},
+         "bucket": f"s3://AKIAEXAMPLE:secretsecret@127.0.0.1:{port}/bucket"},
+        {"name": "second", "hosting": "on-prem", "timeout": -1},
+    ]}
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(fleet))
+    run = run_gccheck("audit", str(path))
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.count("\n") == 1
+    assert run.err.startswith("gccheck: error: fleet file ") and "deployment 2 ('second'): timeout" \
+        in run.err
+    assert accepted == []
+
+
+def test_cli_bad_settings_file_is_exit_2_naming_the_deployment(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("deployments:\n  - {name: lab, hosting: on-prem, env-file: nope.env}\n")
+    run = run_gccheck("audit", str(path))
+    assert run.code == 2
+    assert run.err.strip() == (f"gccheck: error: deployment 'lab': env file {tmp_path}/nope.env: "
+                               "no such file")
