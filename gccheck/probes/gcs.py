@@ -229,8 +229,8 @@ class Probe:
             except Exception as exc:  # never quote the message: it may hold the key
                 raise _BadCredentials(
                     "the service account key in the bucket URL could not be read "
-                    f"({type(exc).__name__}); expected gs://EMAIL:URL-ENCODED-PEM@bucket "
-                    "with the PEM private key URL-encoded") from None
+                    f"({type(exc).__name__}): it must be the service account's PEM private "
+                    "key, URL-encoded, after the client email and a colon") from None
         if endpoint.emulator:
             from google.auth.credentials import AnonymousCredentials
 
