@@ -463,6 +463,7 @@ _KEYS = "$(BUCKET_ACCESS_KEY):$(BUCKET_SECRET_KEY)@"
 
 @pytest.mark.parametrize(("bucket", "default", "url"), [
     ({"provider": "s3", "name": "files"}, {}, "s3://files"),
+    ({"name": "files", "region": "us-east-1"}, {}, "s3://files"),  # no provider: s3
     ({"provider": "s3", "name": "files", "path": "wandb/"}, {}, "s3://files/wandb"),
     ({"provider": "s3", "name": "files", "secret": {"secretName": "keys"}}, {},
      f"s3://{_KEYS}files"),

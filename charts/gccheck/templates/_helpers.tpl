@@ -110,7 +110,8 @@ and $(BUCKET_PATH) from its bucket ConfigMap; the hook writes the name and path 
 {{- if $bucket.name -}}
 {{- $source = $bucket -}}
 {{- end -}}
-{{- $provider := toString ($source.provider | default "") -}}
+{{- /* An empty provider reads as s3, as in gccheck's values reader (sources/chart_bucket.py). */ -}}
+{{- $provider := toString ($source.provider | default "s3") -}}
 {{- $name := toString ($source.name | default "") -}}
 {{- $path := toString ($source.path | default "") -}}
 {{- $inlineKeys := false -}}
