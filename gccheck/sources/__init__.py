@@ -31,8 +31,10 @@ def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
     if spec.workload:
         from gccheck.sources.k8s_workload import WorkloadSource
 
+        # The environment is passed on for KUBECONFIG and in-cluster detection: the client
+        # library would read KUBECONFIG only once, when it is imported.
         return WorkloadSource(spec.workload, kubeconfig=spec.kubeconfig, context=spec.context,
-                              timeout=spec.timeout)
+                              timeout=spec.timeout, environ=dict(environ))
     from gccheck.sources.process_env import ProcessEnvSource
 
     return ProcessEnvSource(environ)

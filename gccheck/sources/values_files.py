@@ -1,0 +1,155 @@
+"""Values files: loaded safely, merged like `helm -f a -f b`, every key traced to file and line."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from gccheck.errors import InputError
+from gccheck.files import load_yaml, read_text
+
+Path = tuple[str, ...]
+# Deeper than any real values file; stops recursive YAML aliases (&a [*a]) early.
+_MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class ValuesDoc:
+    """One values layer: a file, or the spec.values of a WeightsAndBiases resource."""
+
+    file: str
+    data: Mapping[str, Any]
+    prefix: Path = ()  # ("spec", "values") for a WeightsAndBiases v1 resource
+    lines: Mapping[Path, int] = field(default_factory=dict, repr=False)
+
+    def where(self, path: Sequence[str]) -> str:
+        """`values.yaml: global.extraEnv.X (line 12)`: what an operator needs to find it."""
+        full = (*self.prefix, *path)
+        line = self.lines.get(full)
+        return f"{self.file}: {'.'.join(full)}" + (f" (line {line})" if line else "")
+
+    def line(self, path: Sequence[str]) -> int | None:
+        return self.lines.get((*self.prefix, *path))
+
+
+def load_document(path: str) -> tuple[Mapping[str, Any], dict[Path, int]]:
+    """A values file's top-level mapping and the line of every key; InputError otherwise."""
+    data = load_yaml(path, "values file")
+    if data is None:
+        return {}, {}
+    if not isinstance(data, Mapping):
+        raise InputError(f"values file {path}: line 1: expected a mapping of keys, got a "
+                         f"{_kind(data)}")
+    return data, line_index(read_text(path, "values file"))
+
+
+def _kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else type(value).__name__
+
+
+def line_index(text: str) -> dict[Path, int]:
+    """Line numbers of keys (and list items) by path; best effort, for messages only."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return {}
+    lines: dict[Path, int] = {}
+    _index(root, (), lines, 0)
+    return lines
+
+
+def _index(node: yaml.Node | None, path: Path, lines: dict[Path, int], depth: int) -> None:
+    if node is None or depth > _MAX_DEPTH:
+        return
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*path, str(key.value))
+                lines.setdefault(here, key.start_mark.line + 1)
+                _index(value, here, lines, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            here = (*path, str(i))
+            lines.setdefault(here, item.start_mark.line + 1)
+            _index(item, here, lines, depth + 1)
+
+
+@dataclass
+class MergedValues:
+    """Values merged like Helm merges `-f` files: maps deep-merge, later files win, lists and
+    scalars are replaced, and a null removes the key (as it removes a chart default)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    # The layer that last set a path; a path not listed belongs to its nearest listed parent.
+    provenance: dict[Path, ValuesDoc] = field(default_factory=dict)
+
+    def add(self, doc: ValuesDoc) -> None:
+        try:
+            self._merge(self.data, doc.data, doc, (), 0)
+        except RecursionError:
+            raise InputError(f"values file {doc.file}: nested too deeply") from None
+
+    def _merge(self, dst: dict[str, Any], src: Mapping[str, Any], doc: ValuesDoc, path: Path,
+               depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise InputError(f"values file {doc.file}: nested too deeply (or a recursive alias)")
+        for key, value in src.items():
+            name = str(key)
+            here = (*path, name)
+            if value is None:
+                dst.pop(name, None)
+                self._forget(here)
+                continue
+            if isinstance(value, Mapping) and isinstance(dst.get(name), dict):
+                self._merge(dst[name], value, doc, here, depth + 1)
+                continue
+            dst[name] = _plain(value, doc, depth + 1)
+            self._forget(here)
+            self.provenance[here] = doc
+
+    def _forget(self, path: Path) -> None:
+        for known in [p for p in self.provenance if p[:len(path)] == path]:
+            del self.provenance[known]
+
+    def doc_for(self, path: Sequence[str]) -> ValuesDoc | None:
+        """The layer the value at `path` came from."""
+        for cut in range(len(path), 0, -1):
+            doc = self.provenance.get(tuple(path[:cut]))
+            if doc is not None:
+                return doc
+        return None
+
+    def get(self, path: Sequence[str]) -> Any:
+        node: Any = self.data
+        for key in path:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(key)
+        return node
+
+
+def _plain(value: Any, doc: ValuesDoc, depth: int) -> Any:
+    """A deep copy with string keys (YAML allows `1:` or `true:` as keys; Helm sees strings)."""
+    if depth > _MAX_DEPTH:
+        raise InputError(f"values file {doc.file}: nested too deeply (or a recursive alias)")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, doc, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, doc, depth + 1) for v in value]
+    return copy.copy(value)
+
+
+def yaml_snippet(path: Sequence[str], leaf: str) -> str:
+    """`global:\\n  extraEnv:\\n    {name}: "{value}"` for path (global, extraEnv)."""
+    lines = [f"{'  ' * depth}{key}:" for depth, key in enumerate(path)]
+    indent = "  " * len(path)
+    lines += [indent + part for part in leaf.split("\n")]
+    return "\n".join(lines)
+
+
+MAP_LEAF = '{name}: "{value}"'
+LIST_LEAF = '- name: {name}\n  value: "{value}"'
