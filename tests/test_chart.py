@@ -702,3 +702,37 @@ def test_rendered_hook_fail_on_unverified(chart: Any, moto_server: S3Server, tmp
     got, out, verdict = run_rendered_hook(chart, values, SECRETS, tmp_path / "termination-log")
     assert got == code, out
     assert "UNVERIFIED" in verdict
+
+
+# ---- the hook and `gccheck check --values` read the same values the same way ------------------
+
+PARITY_CASES: list[dict[str, Any]] = [
+    *(env_values({level: {"GORILLA_ARTIFACT_GC_ENABLED": plain(level)} for level in levels})
+      for levels in SUBSETS),
+    env_values({"app.env": {"GORILLA_ARTIFACT_GC_ENABLED": ""},
+                "global.extraEnv": {"GORILLA_ARTIFACT_GC_ENABLED": "true"}}),
+    env_values({"app.extraEnv": {"GORILLA_ARTIFACT_GC_ENABLED": False},
+                "global.env": {"GORILLA_ARTIFACT_GC_ENABLED": "true"}}),
+    env_values({"app.env": {"GORILLA_ARTIFACT_GC_ENABLED": 0, "GORILLA_ARTIFACTS_GC_ENABLED": 1},
+                "global.extraEnv": {"GORILLA_ARTIFACT_GC_ENABLED": True}}),
+    {"global": {"bucket": {"provider": "gcs", "name": "files", "path": "w/", "region": "r"}}},
+    {"global": {"bucket": {"name": "files"}, "extraEnv": {"BUCKET": "az://acct/container"}}},
+    {"global": {"defaultBucket": {"provider": "az", "name": "acct", "path": "container"},
+                "bucket": {"path": "ignored"}}},
+]
+
+
+@pytest.mark.parametrize("values", PARITY_CASES, ids=[str(i) for i in range(len(PARITY_CASES))])
+def test_hook_env_matches_the_values_reader(chart: Any, values: dict[str, Any],
+                                            tmp_path: Path) -> None:
+    """What the hook's pod gets equals what `gccheck check --values` derives from the file."""
+    from gccheck.sources.helm_values import HelmValuesSource
+
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(deep_merge(BASE, values)))
+    reader = HelmValuesSource((str(path),)).read()
+    pod_env = container_env(job_container(manifests_of(render_text(
+        chart, helm.values_from_yaml(path.read_text()))))["env"], secrets={})
+    names = {n for n in pod_env if not n.startswith(("BUCKET_", "AZURE_STORAGE_KEY"))}
+    assert names, pod_env
+    assert {n: reader.get(n) for n in names} == {n: pod_env[n] for n in names}
