@@ -72,7 +72,7 @@ def test_data_plane_enabled_passes(blob: Azurite, gccheck_inproc: Any) -> None:
     result = results["blob-soft-delete"]
     assert (code, result["status"]) == (0, "pass")
     assert "7 days" in result["summary"]
-    assert "plane: data (Blob service), account key from the account key in the bucket URL" \
+    assert "plane: data (Blob service), account key from the bucket URL" \
         in result["detail"]
     assert results["bucket-versioning"]["status"] == "not-required"
     assert results["immutability-policy"]["status"] == "pass"
@@ -432,3 +432,36 @@ def test_explain_gives_the_azure_fix() -> None:
             "--enable-delete-retention true --delete-retention-days 7") in run.out
     assert "delete_retention_policy { days = 7 }" in run.out
     assert "Microsoft.Storage/storageAccounts/blobServices/read" in run.out
+
+
+# ---- demo ----------------------------------------------------------------------------------
+
+
+def test_demo_part_cases_end_as_their_lessons_say(blob: Azurite) -> None:
+    # `blob` only makes sure Azurite is installed (else skipped); the part starts its own.
+    from contextlib import ExitStack
+
+    from gccheck.audit import prepare, run
+    from gccheck.demo import azure as demo_azure
+    from gccheck.masking import Redactor
+
+    with ExitStack() as stack:
+        cases = demo_azure.start(stack)
+        prepared = [prepare(c.spec, MATRIX, {}, Redactor()) for c in cases]
+        report = run(prepared, MATRIX)
+    codes = {t.name: t.exit_code() for t in report.targets}
+    assert codes == {"azure-ready": 0, "azure-no-soft-delete": 1, "azure-key-from-env": 0,
+                     "azure-ssc": 1}
+
+
+def test_demo_says_why_the_azure_part_is_skipped(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    from contextlib import ExitStack
+
+    from gccheck.demo import DemoSkipped
+    from gccheck.demo import azure as demo_azure
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no node, no azurite on PATH
+    monkeypatch.delenv("AZURITE", raising=False)
+    with ExitStack() as stack, pytest.raises(DemoSkipped, match=r"Node\.js is not installed"):
+        demo_azure.start(stack)

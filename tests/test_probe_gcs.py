@@ -249,3 +249,29 @@ def test_explain_gives_the_gcs_fix() -> None:
     assert "gcloud storage buckets update gs://{bucket} --versioning" in run.out
     assert "versioning { enabled = true }" in run.out
     assert "gcp: storage.buckets.get" in run.out
+
+
+# ---- demo ----------------------------------------------------------------------------------
+
+
+def test_demo_part_cases_end_as_their_lessons_say() -> None:
+    from contextlib import ExitStack
+
+    from gccheck.audit import prepare, run
+    from gccheck.demo import gcs as demo_gcs
+    from gccheck.masking import Redactor
+    from gccheck.matrix import load_matrix
+    from gccheck.rules import RULES
+
+    matrix = load_matrix(None, RULES)
+    with ExitStack() as stack:
+        cases = demo_gcs.start(stack)
+        prepared = [prepare(c.spec, matrix, {}, Redactor()) for c in cases]
+        report = run(prepared, matrix)
+    codes = {t.name: t.exit_code() for t in report.targets}
+    assert codes == {"gcs-ready": 0, "gcs-unversioned": 1, "gcs-lifecycle-hazard": 0,
+                     "gcs-retention": 0, "gcs-ssc": 0}
+    warned = {t.name: [r.id for r in t.results if r.status.value == "warn"]
+              for t in report.targets}
+    assert warned["gcs-lifecycle-hazard"] == ["lifecycle-expires-current"]
+    assert warned["gcs-retention"] == ["retention-policy"]

@@ -20,7 +20,7 @@ from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
 # Parts in the order they run; each module has `TITLE` and `start(stack) -> list[DemoCase]`.
-PARTS = ("gccheck.demo.s3",)
+PARTS = ("gccheck.demo.s3", "gccheck.demo.gcs", "gccheck.demo.azure")
 
 
 class DemoSkipped(Exception):

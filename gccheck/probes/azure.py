@@ -140,7 +140,7 @@ def account_key(bucket: BucketLocation, settings: Settings) -> AccountKey | None
     """The key W&B would use: in the URL, AZURE_STORAGE_KEY, or a connection string."""
     account = bucket.account or ""
     if bucket.secret_key:
-        return AccountKey(account, bucket.secret_key, None, "the account key in the bucket URL")
+        return AccountKey(account, bucket.secret_key, None, "the bucket URL")
     key = settings.get("AZURE_STORAGE_KEY")
     if key and key.strip():
         return AccountKey(account, key.strip(), None, "AZURE_STORAGE_KEY")

@@ -1,0 +1,124 @@
+"""Demo part: Azure Blob Storage through Azurite, the blob emulator (a Node.js program).
+
+Runs where Node.js and Azurite are present (AZURITE, azurite on PATH, or .tools/ in a checkout,
+where `npm install --prefix .tools azurite@3` puts it); otherwise says why it was skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import quote
+
+from gccheck.demo import DemoCase, DemoSkipped
+from gccheck.target import TargetSpec
+
+TITLE = "Azure Blob Storage (Azurite, the Azure blob emulator)"
+ON, OFF = "wandbsoftdelete", "wandbnosoftdelete"
+_INSTALL = "npm install --prefix .tools azurite@3 (or set AZURITE to its path)"
+
+
+def find_azurite() -> str | None:
+    """AZURITE, then azurite on PATH, then .tools/ in this checkout or the current directory."""
+    here = Path(__file__).resolve().parent.parent.parent
+    for candidate in (os.environ.get("AZURITE"), shutil.which("azurite"),
+                      str(here / ".tools" / "node_modules" / ".bin" / "azurite"),
+                      str(Path.cwd() / ".tools" / "node_modules" / ".bin" / "azurite")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def _server(stack: ExitStack, keys: dict[str, str]) -> str:
+    exe = find_azurite()
+    if shutil.which("node") is None:
+        raise DemoSkipped("Node.js is not installed, and Azurite runs on it"
+                          + ("" if exe else f"; then {_INSTALL}"))
+    if exe is None:
+        raise DemoSkipped(f"Azurite is not installed: {_INSTALL}")
+    env = dict(os.environ)
+    env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in keys.items())
+    # --skipApiVersionCheck: current azure-storage-blob sends an API version Azurite refuses.
+    proc = subprocess.Popen(
+        [exe, "--skipApiVersionCheck", "--inMemoryPersistence", "--disableTelemetry", "--loose",
+         "--silent", "--blobHost", "127.0.0.1", "--blobPort", "0", "--queuePort", "0",
+         "--tablePort", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    stack.callback(_stop, proc)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + 30
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        last = line.strip() or last
+        if "Blob service is successfully listening at" in line:
+            return line.rsplit(" ", 1)[-1].strip().rstrip("/")
+    raise DemoSkipped(f"Azurite did not start ({last or 'no output'})")
+
+
+def start(stack: ExitStack) -> list[DemoCase]:
+    from azure.storage.blob import BlobServiceClient, RetentionPolicy
+
+    keys = {name: base64.b64encode(secrets.token_bytes(64)).decode() for name in (ON, OFF)}
+    endpoint = _server(stack, keys)
+    for name, key in keys.items():
+        client = BlobServiceClient(f"{endpoint}/{name}", retry_total=0,
+                                   credential={"account_name": name, "account_key": key})
+        client.create_container("wandb")
+        client.set_service_properties(delete_retention_policy=RetentionPolicy(
+            enabled=name == ON, days=7 if name == ON else None))
+
+    def url(account: str) -> str:
+        return f"az://:{quote(keys[account], safe='')}@{account}/wandb"
+
+    gc_on = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
+
+    def case(name: str, hosting: str, bucket: str, lesson: str,
+             env: dict[str, str] | None = None) -> DemoCase:
+        return DemoCase(TargetSpec(name=name, hosting=hosting, bucket=bucket,
+                                   env=gc_on if env is None else env,
+                                   azure_blob_endpoint=endpoint, timeout=5.0), lesson)
+
+    return [
+        case("azure-ready", "customer-managed-cloud", url(ON),
+             "Blob soft delete is Azure's versioning: on, with 7 days retention. The key in the "
+             "URL means the data plane, as W&B itself uses it."),
+        case("azure-no-soft-delete", "on-prem", url(OFF),
+             "Blob soft delete is off: the fix is one az command (container soft delete would "
+             "not count)."),
+        case("azure-key-from-env", "on-prem", f"az://{ON}/wandb",
+             "The key can also come from AZURE_STORAGE_KEY, as in W&B's own settings.",
+             env={**gc_on, "AZURE_STORAGE_KEY": keys[ON]}),
+        case("azure-ssc", "dedicated-cloud-ssc", url(ON),
+             "matrix.yaml does not list Azure for the secure storage connector.", env={}),
+    ]
