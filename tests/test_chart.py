@@ -704,6 +704,23 @@ def test_rendered_hook_fail_on_unverified(chart: Any, moto_server: S3Server, tmp
     assert "UNVERIFIED" in verdict
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "gccheck/commands.py writes the termination message with output.write_atomic (temp file "
+    "+ rename). In a pod /dev/termination-log is a file the kubelet bind-mounts: UID 65532 "
+    "cannot create a temp file in /dev, and rename onto a mount point fails (EBUSY), so the "
+    "hook would exit 2. It must open the file and write in place."))
+def test_termination_message_is_written_in_place(chart: Any, moto_server: S3Server,
+                                                 tmp_path: Path) -> None:
+    bucket = make_bucket(moto_server)
+    values = write_values(tmp_path / "values.yaml", moto_server, bucket)
+    termination = tmp_path / "termination-log"
+    termination.touch()  # the kubelet creates the file before the container starts
+    inode = termination.stat().st_ino
+    code, _out, verdict = run_rendered_hook(chart, values, SECRETS, termination)
+    assert code == 1 and "NOT READY" in verdict
+    assert termination.stat().st_ino == inode
+
+
 # ---- the hook and `gccheck check --values` read the same values the same way ------------------
 
 PARITY_CASES: list[dict[str, Any]] = [
