@@ -431,7 +431,11 @@ def test_explain_gives_the_azure_fix() -> None:
     assert ("az storage account blob-service-properties update --account-name {account} "
             "--enable-delete-retention true --delete-retention-days 7") in run.out
     assert "delete_retention_policy { days = 7 }" in run.out
-    assert "Microsoft.Storage/storageAccounts/blobServices/read" in run.out
+    assert "management plane: Microsoft.Storage/storageAccounts/blobServices/read" in run.out
+    assert "data plane: the storage account key" in run.out
+    hold = run_gccheck("explain", "immutability-policy").out
+    assert "az storage container legal-hold show" in hold
+    assert "Microsoft.Storage/storageAccounts/blobServices/containers/read" in hold
 
 
 # ---- demo ----------------------------------------------------------------------------------

@@ -275,3 +275,13 @@ def test_demo_part_cases_end_as_their_lessons_say() -> None:
               for t in report.targets}
     assert warned["gcs-lifecycle-hazard"] == ["lifecycle-expires-current"]
     assert warned["gcs-retention"] == ["retention-policy"]
+
+
+def test_explain_keeps_the_gcs_hints() -> None:
+    # The hints after '#' are part of the fix, not YAML comments.
+    lifecycle = run_gccheck("explain", "lifecycle-expires-current").out
+    assert '"isLive": false' in lifecycle and 'with_state   = "ARCHIVED"' in lifecycle
+    noncurrent = run_gccheck("explain", "noncurrent-never-expire").out
+    assert '"daysSinceNoncurrentTime":30' in noncurrent
+    assert "not possible once the policy is locked" in run_gccheck("explain",
+                                                                   "retention-policy").out
