@@ -13,6 +13,7 @@ Concurrency model (the fleet audit's promises):
 
 from __future__ import annotations
 
+import heapq
 import logging
 import queue
 import threading
@@ -194,52 +195,100 @@ class _Job:
                                  f"check failed unexpectedly ({type(exc).__name__})")
 
 
+class _Workers:
+    """`size` long-lived worker threads; one given up on is replaced, then retires when free.
+
+    Workers tell the scheduler through one queue: (index, start time, None) when they take a
+    target, (index, 0, outcome) when it is done.
+    """
+
+    def __init__(self, jobs: Sequence[_Job], probes: ProbeRegistry, pool: DaemonPool) -> None:
+        self.jobs = jobs
+        self.probes = probes
+        self.pool = pool
+        self.todo: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.events: queue.SimpleQueue[
+            tuple[int, float, TargetReport | BaseException | None]] = queue.SimpleQueue()
+        self._excess = 0
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def spawn(self) -> None:
+        self.count += 1
+        threading.Thread(target=self._work, daemon=True, name="gccheck-target").start()
+
+    def replace_one(self) -> None:
+        """A worker is stuck on a target given up on: add one, and retire one later."""
+        with self._lock:
+            self._excess += 1
+        self.spawn()
+
+    def stop(self) -> None:
+        for _ in range(self.count):
+            self.todo.put(None)
+
+    def _work(self) -> None:
+        while True:
+            index = self.todo.get()
+            if index is None:
+                return
+            self.events.put((index, time.monotonic(), None))
+            job = self.jobs[index]
+            try:
+                outcome: TargetReport | BaseException = job.run(self.probes, self.pool)
+            except BaseException as exc:  # handed to the scheduler, which reports it
+                log.debug("target %s failed", job.spec.name, exc_info=True)
+                outcome = exc
+            self.events.put((index, 0.0, outcome))
+            with self._lock:
+                if self._excess:
+                    self._excess -= 1
+                    return
+
+
 def _schedule(jobs: Sequence[_Job], concurrency: int, probes: ProbeRegistry,
               on_done: Callable[[TargetReport], None] | None) -> list[TargetReport]:
     """Run jobs `concurrency` at a time; give up on each at its deadline; input order out."""
     call_pool = DaemonPool(max(8, concurrency * _CALLS_PER_TARGET * _CALL_POOL_HEADROOM))
-    finished: queue.SimpleQueue[tuple[int, TargetReport | BaseException]] = queue.SimpleQueue()
+    workers = _Workers(jobs, probes, call_pool)
     reports: list[TargetReport | None] = [None] * len(jobs)
-    running: dict[int, float] = {}  # job index -> deadline (monotonic)
-    next_job = 0
+    for index in range(len(jobs)):
+        workers.todo.put(index)
+    for _ in range(min(concurrency, len(jobs))):
+        workers.spawn()
+    deadlines: list[tuple[float, int]] = []  # heap of (deadline, index) of started targets
     remaining = len(jobs)
-
-    def work(index: int) -> None:
-        try:
-            outcome: TargetReport | BaseException = jobs[index].run(probes, call_pool)
-        except BaseException as exc:  # handed to the scheduler, which reports it
-            log.debug("target %s failed", jobs[index].spec.name, exc_info=True)
-            outcome = exc
-        finished.put((index, outcome))
 
     def finish(index: int, report: TargetReport) -> None:
         nonlocal remaining
-        running.pop(index, None)
         reports[index] = report
         remaining -= 1
         if on_done is not None:
             on_done(report)
 
-    while remaining:
-        while next_job < len(jobs) and len(running) < concurrency:
-            running[next_job] = time.monotonic() + jobs[next_job].budget()
-            threading.Thread(target=work, args=(next_job,), daemon=True,
-                             name=f"gccheck-target-{next_job}").start()
-            next_job += 1
-        wait = min(running.values()) - time.monotonic()
-        try:
-            index, outcome = finished.get(timeout=max(0.0, wait))
-        except queue.Empty:
-            now = time.monotonic()
-            for index, deadline in sorted(running.items()):
-                if deadline <= now:
-                    log.debug("giving up on target %s", jobs[index].spec.name)
-                    finish(index, jobs[index].gave_up())
-            continue
-        if index not in running:  # finished after it was given up on: already reported
-            continue
-        finish(index, outcome if isinstance(outcome, TargetReport)
-               else jobs[index].crashed(outcome))
+    try:
+        while remaining:
+            while deadlines and reports[deadlines[0][1]] is not None:
+                heapq.heappop(deadlines)
+            wait = deadlines[0][0] - time.monotonic() if deadlines else 1.0
+            try:
+                index, started, outcome = workers.events.get(timeout=min(max(wait, 0.0), 1.0))
+            except queue.Empty:
+                now = time.monotonic()
+                while deadlines and deadlines[0][0] <= now:
+                    _, index = heapq.heappop(deadlines)
+                    if reports[index] is None:
+                        log.debug("giving up on target %s", jobs[index].spec.name)
+                        finish(index, jobs[index].gave_up())
+                        workers.replace_one()
+                continue
+            if outcome is None:
+                heapq.heappush(deadlines, (started + jobs[index].budget(), index))
+            elif reports[index] is None:  # else: finished after it was given up on
+                finish(index, outcome if isinstance(outcome, TargetReport)
+                       else jobs[index].crashed(outcome))
+    finally:
+        workers.stop()
     return [r for r in reports if r is not None]
 
 
