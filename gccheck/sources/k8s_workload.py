@@ -1,0 +1,536 @@
+"""Settings of a live W&B workload (`--workload [NAMESPACE/]KIND/NAME[:CONTAINER]` or `auto`).
+
+Reads a Deployment or StatefulSet through the official `kubernetes` client and builds the
+container's environment the way the kubelet does (see envvars): `envFrom` ConfigMaps and
+Secrets, then `env` with `valueFrom` configMapKeyRef / secretKeyRef / fieldRef, `$(VAR)`
+expanded.
+
+What stops the check (InputError, exit 2): a workload spec gccheck cannot parse, no kubeconfig,
+a cluster it cannot reach or that refuses the credentials, a workload that does not exist or
+may not be read, no W&B workload found by `auto`. What becomes `unknown`: a value gccheck may
+not read (a Secret without `get secrets`), a ConfigMap or key that does not exist (the pod
+could not start with it), a value known only inside the pod (fieldRef status.hostIP).
+
+`auto` looks for the W&B app by the labels the charts set: operator-wandb's `app` service
+(wandb-base `selectorLabels`: app.kubernetes.io/name=app, .../instance=<release>) and the legacy
+wandb chart (app.kubernetes.io/name=wandb, app.kubernetes.io/component=local).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gccheck.errors import InputError
+from gccheck.model import Setting, Settings
+from gccheck.sources.chart_bucket import without_keys
+from gccheck.sources.envvars import (
+    UNKNOWN_MARK,
+    EnvEntry,
+    IncompleteEnv,
+    is_flag_word,
+    resolve,
+)
+
+log = logging.getLogger(__name__)
+
+KINDS = {
+    "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+    "deployment.apps": "Deployment",
+    "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
+    "statefulset.apps": "StatefulSet",
+}
+PLURAL = {"Deployment": "deployments", "StatefulSet": "statefulsets", "ConfigMap": "configmaps",
+          "Secret": "secrets"}
+AUTO_SELECTORS = ("app.kubernetes.io/name=app",
+                  "app.kubernetes.io/name=wandb,app.kubernetes.io/component=local")
+APP_CONTAINER_NAMES = ("app", "wandb", "local", "api")
+APP_IMAGES = ("wandb/local", "wandb/megabinary")
+IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+SYNTAX = "[NAMESPACE/]KIND/NAME[:CONTAINER] (KIND: deployment or statefulset), or auto"
+
+
+@dataclass(frozen=True)
+class WorkloadRef:
+    namespace: str | None
+    kind: str  # "Deployment", "StatefulSet" or "auto"
+    name: str | None
+    container: str | None = None
+
+
+def parse_workload(text: str) -> WorkloadRef:
+    """Parse `[NAMESPACE/]KIND/NAME[:CONTAINER]`, `auto` or `NAMESPACE/auto`."""
+    spec = text.strip()
+    parts = spec.split("/")
+    if parts[-1] == "auto" and len(parts) <= 2:
+        return WorkloadRef(parts[0] if len(parts) == 2 and parts[0] else None, "auto", None)
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InputError(f"--workload {text!r}: expected {SYNTAX}")
+    namespace = parts[0] if len(parts) == 3 else None
+    kind_text, rest = parts[-2], parts[-1]
+    name, _, container = rest.partition(":")
+    kind = KINDS.get(kind_text.lower())
+    if kind is None:
+        raise InputError(f"--workload {text!r}: unknown kind {kind_text!r}; expected {SYNTAX}")
+    if not name or (":" in rest and not container):
+        raise InputError(f"--workload {text!r}: expected {SYNTAX}")
+    return WorkloadRef(namespace, kind, name, container or None)
+
+
+@dataclass(frozen=True)
+class WorkloadSource:
+    """A live Deployment/StatefulSet, read through the Kubernetes API."""
+
+    workload: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    timeout: float = 10.0
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def read(self) -> Settings:
+        ref = parse_workload(self.workload)
+        kube = Kube.connect(self.kubeconfig, self.context, self.environ, self.timeout)
+        try:
+            namespace = ref.namespace or kube.namespace
+            obj = kube.find_auto(namespace) if ref.kind == "auto" else kube.get_workload(
+                ref.kind, namespace, ref.name or "")
+            return workload_settings(kube, obj, ref.container)
+        finally:
+            kube.close()
+
+
+# ---- the API ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An object read from the API, or why it could not be."""
+
+    data: Mapping[str, Any] | None
+    problem: str | None = None
+    missing: bool = False  # 404: may be fine when the reference is optional
+
+
+class Kube:
+    """The few calls gccheck makes, each bounded by the time left of `timeout`."""
+
+    def __init__(self, api_client: Any, namespace: str, server: str, timeout: float) -> None:
+        self.api_client = api_client
+        self.namespace = namespace
+        self.server = server
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self._cache: dict[tuple[str, str, str], Fetched] = {}
+
+    @classmethod
+    def connect(cls, kubeconfig: str | None, context: str | None, environ: Mapping[str, str],
+                timeout: float) -> Kube:
+        from kubernetes import client
+
+        configuration, namespace = _load_configuration(kubeconfig, context, environ)
+        # One attempt per call: urllib3 would otherwise retry each request 3 times, beyond
+        # --timeout; gccheck bounds every call by the time left instead.
+        configuration.retries = 0
+        return cls(client.ApiClient(configuration), namespace, configuration.host, timeout)
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def _left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        """Call a client method; returns the JSON body. Raises ApiException for HTTP errors
+        (the caller decides what they mean) and _Unreachable when there is no answer."""
+        import urllib3
+
+        left = self._left()
+        if left <= 0:
+            raise _Unreachable(self._out_of_time())
+        try:
+            response = method(*args, _preload_content=False, _request_timeout=(left, left),
+                              **kwargs)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _Unreachable(self._unreachable(exc)) from None
+        data = json.loads(response.data or b"{}")
+        return data if isinstance(data, Mapping) else {}
+
+    def _out_of_time(self) -> str:
+        return f"cannot reach the Kubernetes API at {self.server}: no answer within " \
+               f"{self.timeout:g}s"
+
+    def _unreachable(self, exc: Exception) -> str:
+        reason = str(getattr(exc, "reason", None) or exc)
+        if "timed out" in reason.lower():
+            return self._out_of_time()
+        elif "refused" in reason.lower():
+            why = "connection refused"
+        elif "Name or service not known" in reason or "nodename nor servname" in reason:
+            why = "DNS lookup failed"
+        else:
+            why = reason.split(": ")[-1][:120]
+        return f"cannot reach the Kubernetes API at {self.server}: {why}"
+
+    def _api_problem(self, exc: Any, kind: str, namespace: str, name: str) -> tuple[str, bool]:
+        status = getattr(exc, "status", 0)
+        if status == 0:  # the client reports TLS failures as status 0
+            raise InputError(f"cannot reach the Kubernetes API at {self.server}: "
+                             f"{str(getattr(exc, 'reason', exc)).splitlines()[0]}")
+        if status == 401:
+            raise InputError(f"the Kubernetes API at {self.server} refused the credentials "
+                             "(401 Unauthorized): check the kubeconfig's user")
+        if status == 403:
+            return (f"cannot read {kind} {namespace}/{name}: forbidden (needs 'get "
+                    f"{PLURAL[kind]}' in namespace {namespace})"), False
+        if status == 404:
+            return f"{kind} {namespace}/{name} not found", True
+        return f"cannot read {kind} {namespace}/{name}: HTTP {status} {exc.reason}", False
+
+    def get_workload(self, kind: str, namespace: str, name: str) -> Mapping[str, Any]:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        apps = client.AppsV1Api(self.api_client)
+        method = (apps.read_namespaced_deployment if kind == "Deployment"
+                  else apps.read_namespaced_stateful_set)
+        try:
+            return self._call(method, name, namespace)
+        except ApiException as exc:
+            problem, _ = self._api_problem(exc, kind, namespace, name)
+            raise InputError(problem) from None
+        except _Unreachable as exc:
+            raise InputError(str(exc)) from None
+
+    def find_auto(self, namespace: str) -> Mapping[str, Any]:
+        """The one W&B app workload in the namespace, found by the charts' labels."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        apps = client.AppsV1Api(self.api_client)
+        found: dict[str, Mapping[str, Any]] = {}
+        for kind, method in (("Deployment", apps.list_namespaced_deployment),
+                             ("StatefulSet", apps.list_namespaced_stateful_set)):
+            for selector in AUTO_SELECTORS:
+                try:
+                    items = self._call(method, namespace, label_selector=selector).get("items")
+                except ApiException as exc:
+                    if exc.status == 403:
+                        raise InputError(f"--workload auto: cannot list {PLURAL[kind]} in "
+                                         f"namespace {namespace}: forbidden (needs 'list "
+                                         f"{PLURAL[kind]}')") from None
+                    problem, _ = self._api_problem(exc, kind, namespace, "")
+                    raise InputError(f"--workload auto: {problem}") from None
+                except _Unreachable as exc:
+                    raise InputError(str(exc)) from None
+                for item in items or []:
+                    item = {"kind": kind, **item}
+                    found[f"{kind.lower()}/{_meta(item).get('name')}"] = item
+        if len(found) == 1:
+            return next(iter(found.values()))
+        if not found:
+            raise InputError(f"--workload auto: no W&B app workload in namespace {namespace} "
+                             "(looked for labels app.kubernetes.io/name=app, or =wandb with "
+                             "app.kubernetes.io/component=local); pass "
+                             f"--workload {namespace}/deployment/NAME")
+        raise InputError(f"--workload auto: several W&B app workloads in namespace {namespace} "
+                         f"({', '.join(sorted(found))}); pick one with --workload "
+                         f"{namespace}/KIND/NAME")
+
+    def fetch(self, kind: str, namespace: str, name: str) -> Fetched:
+        """A ConfigMap or Secret (cached), or why it could not be read."""
+        key = (kind, namespace, name)
+        if key not in self._cache:
+            self._cache[key] = self._fetch(kind, namespace, name)
+        return self._cache[key]
+
+    def _fetch(self, kind: str, namespace: str, name: str) -> Fetched:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        core = client.CoreV1Api(self.api_client)
+        method = core.read_namespaced_config_map if kind == "ConfigMap" else (
+            core.read_namespaced_secret)
+        try:
+            return Fetched(self._call(method, name, namespace))
+        except ApiException as exc:
+            problem, missing = self._api_problem(exc, kind, namespace, name)
+            return Fetched(None, problem, missing)
+        except _Unreachable as exc:
+            return Fetched(None, f"{kind} {namespace}/{name} not read: {exc}")
+
+
+class _Unreachable(Exception):
+    """No answer from the API: refused, timed out, or the time for the whole read is up."""
+
+
+def _load_configuration(kubeconfig: str | None, context: str | None,
+                        environ: Mapping[str, str]) -> tuple[Any, str]:
+    """Client configuration and default namespace: kubeconfig, else in-cluster config."""
+    from kubernetes import config
+    from kubernetes.client import Configuration
+
+    # The client's config loaders carry no type hints.
+    load_kube_config: Any = config.load_kube_config
+    list_contexts: Any = config.list_kube_config_contexts
+    load_incluster: Any = config.load_incluster_config
+
+    configuration = Configuration()
+    path = kubeconfig or environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
+    files = [p for p in path.split(os.pathsep) if p]
+    if kubeconfig and not any(Path(p).is_file() for p in files):
+        raise InputError(f"--kubeconfig {kubeconfig}: no such file")
+    if any(Path(p).is_file() for p in files):
+        try:
+            load_kube_config(config_file=path, context=context,
+                                    client_configuration=configuration, persist_config=False)
+            contexts, active = list_contexts(config_file=path)
+        except (config.ConfigException, ValueError, TypeError, KeyError) as exc:
+            raise InputError(f"kubeconfig {path}: {str(exc).splitlines()[0][:200]}") from None
+        chosen = next((c for c in contexts if c.get("name") == (context or active.get("name"))),
+                      active)
+        namespace = (chosen.get("context") or {}).get("namespace") or "default"
+        return configuration, namespace
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            load_incluster(client_configuration=configuration)
+        except config.ConfigException as exc:
+            raise InputError(f"in-cluster Kubernetes config: {exc}") from None
+        try:
+            namespace = Path(IN_CLUSTER_NAMESPACE).read_text().strip() or "default"
+        except OSError:
+            namespace = "default"
+        return configuration, namespace
+    raise InputError(f"--workload: no kubeconfig at {path} and not running in a cluster; pass "
+                     "--kubeconfig PATH")
+
+
+# ---- the container's environment ----------------------------------------------------------------
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _containers(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    spec = obj.get("spec") or {}
+    pod = ((spec.get("template") or {}).get("spec") or {}) if isinstance(spec, Mapping) else {}
+    found = pod.get("containers") if isinstance(pod, Mapping) else None
+    return [c for c in found or [] if isinstance(c, Mapping)]
+
+
+def _image_repository(image: str) -> str:
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name.rsplit(":", 1)[0]
+    return name
+
+
+def pick_container(obj: Mapping[str, Any], wanted: str | None,
+                   label: str) -> tuple[Mapping[str, Any], str]:
+    """The container to read, and why it was picked (shown in the report)."""
+    containers = _containers(obj)
+    names = [str(c.get("name")) for c in containers]
+    if wanted is not None:
+        for c in containers:
+            if c.get("name") == wanted:
+                return c, "as asked"
+        raise InputError(f"{label} has no container {wanted!r} (containers: "
+                         f"{', '.join(names) or 'none'})")
+    if len(containers) == 1:
+        return containers[0], "its only container"
+    for name in APP_CONTAINER_NAMES:
+        for c in containers:
+            if c.get("name") == name:
+                return c, "the W&B app container, by name; others: " + ", ".join(
+                    n for n in names if n != name)
+    for c in containers:
+        repo = _image_repository(str(c.get("image", "")))
+        if any(repo == image or repo.endswith("/" + image) for image in APP_IMAGES):
+            return c, f"the W&B app container, by image {repo}"
+    if not containers:
+        raise InputError(f"{label} has no containers")
+    raise InputError(f"{label} has containers {', '.join(names)} and none looks like the W&B "
+                     "app (named app or wandb, image wandb/local): pick one with "
+                     "--workload ...:CONTAINER")
+
+
+@dataclass
+class _Env:
+    """What reading one container's environment gathers."""
+
+    kube: Kube
+    namespace: str
+    workload: str  # "deployment/wandb-app"
+    container: str
+    managed_note: str
+    secrets: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    def set_env_fix(self) -> str:
+        return (f"kubectl set env {self.workload} -n {self.namespace} -c {self.container} "
+                f"{{name}}={{value}}{self.managed_note}")
+
+    def data_of(self, kind: str, name: str) -> tuple[Mapping[str, str] | None, Fetched]:
+        fetched = self.kube.fetch(kind, self.namespace, name)
+        if fetched.data is None:
+            return None, fetched
+        raw = fetched.data.get("data") or {}
+        if kind == "ConfigMap":
+            return {str(k): str(v) for k, v in raw.items()}, fetched
+        decoded = {}
+        for key, value in raw.items():
+            try:
+                text = base64.b64decode(str(value), validate=True).decode("utf-8",
+                                                                          "surrogateescape")
+            except (binascii.Error, ValueError):
+                continue
+            decoded[str(key)] = text
+            if not is_flag_word(text):
+                self.secrets.append(text)
+        return decoded, fetched
+
+    def object_fix(self, kind: str, name: str, key: str) -> str:
+        restart = f"\nkubectl rollout restart {self.workload} -n {self.namespace}"
+        if kind == "ConfigMap":
+            return (f"kubectl patch configmap {name} -n {self.namespace} --type merge -p "
+                    f"'{{\"data\":{{\"{key}\":\"{{value}}\"}}}}'{restart}{self.managed_note}")
+        return (f"set key {key} of Secret {self.namespace}/{name} to {{value}} (kubectl edit "
+                f"secret {name} -n {self.namespace}){restart}{self.managed_note}")
+
+
+def workload_settings(kube: Kube, obj: Mapping[str, Any], wanted: str | None) -> Settings:
+    """The environment of the chosen container of a workload, with provenance."""
+    meta = _meta(obj)
+    kind = str(obj.get("kind") or "Deployment")
+    namespace = str(meta.get("namespace") or kube.namespace)
+    name = str(meta.get("name"))
+    label = f"{kind} {namespace}/{name}"
+    container, why = pick_container(obj, wanted, label)
+    cname = str(container.get("name"))
+    env = _Env(kube, namespace, f"{kind.lower()}/{name}", cname, _managed_note(meta, kind))
+    base = _env_from(env, container, f"{label} container {cname}")
+    entries = [e for e in (_env_entry(env, item, f"{label} container {cname}: env")
+                           for item in container.get("env") or [] if isinstance(item, Mapping))
+               if e is not None]
+    partial: dict[str, tuple[str, str]] = {}
+    found = resolve(entries, base, partial)
+    _rescue_bucket(found, partial)
+    values: Mapping[str, Setting] = found
+    if env.unreadable:
+        values = IncompleteEnv(found, f"{label} container {cname}: envFrom",
+                               "; ".join(env.unreadable))
+    return Settings(description=f"{label} container {cname} ({why})", values=values,
+                    fix_missing=env.set_env_fix(), secrets=tuple(dict.fromkeys(env.secrets)))
+
+
+def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    owners = [o for o in meta.get("ownerReferences") or [] if isinstance(o, Mapping)]
+    release = annotations.get("meta.helm.sh/release-name")
+    if release or labels.get("app.kubernetes.io/managed-by") == "Helm":
+        name = f" (release {release})" if release else ""
+        return (f"\n# this {kind} is managed by Helm{name}: the next upgrade undoes a manual "
+                "change; set the variable in the release's values too (operator-wandb: "
+                "global.extraEnv, or spec.values.global.extraEnv of the WeightsAndBiases "
+                "resource)")
+    if owners:
+        owner = owners[0]
+        return (f"\n# this {kind} is owned by {owner.get('kind')} {owner.get('name')}: change "
+                "it there, or the change is undone")
+    return ""
+
+
+def _env_from(env: _Env, container: Mapping[str, Any], label: str) -> dict[str, Setting]:
+    """Variables from envFrom sources; a later source beats an earlier one."""
+    base: dict[str, Setting] = {}
+    for source in container.get("envFrom") or []:
+        if not isinstance(source, Mapping):
+            continue
+        prefix = str(source.get("prefix") or "")
+        for field_name, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            ref = source.get(field_name)
+            if not isinstance(ref, Mapping):
+                continue
+            name = str(ref.get("name"))
+            data, fetched = env.data_of(kind, name)
+            if data is None:
+                if not (fetched.missing and ref.get("optional")):
+                    env.unreadable.append(f"envFrom {fetched.problem}")
+                continue
+            how = f"envFrom of {label}" + (f", prefix {prefix}" if prefix else "")
+            for key, value in data.items():
+                var = prefix + key
+                base[var] = Setting(var, value, f"{kind} {env.namespace}/{name}: key {key} "
+                                    f"({how})", fix=env.object_fix(kind, name, key))
+    return base
+
+
+def _env_entry(env: _Env, item: Mapping[str, Any], origin: str) -> EnvEntry | None:
+    """One env item; None when an optional reference is missing (the variable is not set)."""
+    name = str(item.get("name"))
+    source = item.get("valueFrom")
+    if not isinstance(source, Mapping):
+        return EnvEntry(name, str(item.get("value") or ""), origin, env.set_env_fix())
+    for field_name, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+        ref = source.get(field_name)
+        if isinstance(ref, Mapping):
+            return _key_ref(env, name, kind, ref, origin)
+    field_ref = source.get("fieldRef")
+    if isinstance(field_ref, Mapping):
+        path = str(field_ref.get("fieldPath"))
+        if path == "metadata.namespace":
+            return EnvEntry(name, env.namespace, f"{origin} (fieldRef {path})", expand=False)
+        return EnvEntry(name, None, f"{origin} (fieldRef {path})",
+                        unresolved=f"fieldRef {path} is known only inside the running pod")
+    what = next(iter(source), "valueFrom")
+    return EnvEntry(name, None, origin, unresolved=f"{what} is known only inside the running pod")
+
+
+def _key_ref(env: _Env, name: str, kind: str, ref: Mapping[str, Any],
+             origin: str) -> EnvEntry | None:
+    obj, key = str(ref.get("name")), str(ref.get("key"))
+    where = f"{kind} {env.namespace}/{obj}: key {key}"
+    fix = env.object_fix(kind, obj, key)
+    data, fetched = env.data_of(kind, obj)
+    if data is None:
+        if fetched.missing and ref.get("optional"):
+            return None
+        why = fetched.problem or "unknown"
+        if fetched.missing:
+            why += " (the pod cannot start without it: CreateContainerConfigError)"
+        return EnvEntry(name, None, where, fix, unresolved=why)
+    if key not in data:
+        if ref.get("optional"):
+            return None
+        return EnvEntry(name, None, where, fix, unresolved=(
+            f"{kind} {env.namespace}/{obj} has no key {key} (the pod cannot start without it: "
+            "CreateContainerConfigError)"))
+    return EnvEntry(name, data[key], where, fix, expand=False)
+
+
+def _rescue_bucket(found: dict[str, Setting], partial: Mapping[str, tuple[str, str]]) -> None:
+    """BUCKET whose keys alone could not be read is still the bucket: use it without keys."""
+    setting = found.get("BUCKET")
+    if "BUCKET" not in partial or setting is None:
+        return
+    expanded, why = partial["BUCKET"]
+    url, endpoint = without_keys(expanded)
+    if UNKNOWN_MARK in url:
+        return  # more than the keys is unknown
+    found["BUCKET"] = Setting("BUCKET", url, f"{setting.origin} (its keys cannot be read: {why}; "
+                              "left out, gccheck uses its own credentials)", fix=setting.fix)
+    if endpoint is not None and "AWS_ENDPOINT_URL_S3" not in found:
+        found["AWS_ENDPOINT_URL_S3"] = Setting(
+            "AWS_ENDPOINT_URL_S3", endpoint, f"{setting.origin}: derived by gccheck from the "
+            f"bucket host (read {endpoint} as the S3 endpoint; not a variable of the pod)")

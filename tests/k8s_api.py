@@ -1,0 +1,202 @@
+"""A small local HTTP server that answers like the Kubernetes API, for the real `kubernetes` client.
+
+No kube-apiserver can run here, so this serves API-shaped JSON for what gccheck reads:
+Deployments and StatefulSets (get, and list with a labelSelector), ConfigMaps and Secrets
+(get), `Status` bodies for 401/403/404, and optional delays. Objects are plain dicts shaped like
+`kubectl get -o json` output; `write_kubeconfig` writes a real kubeconfig file that points the
+client at the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+TOKEN = "test-token-for-the-local-api"
+
+# URL path segment -> (kind, API group path)
+RESOURCES = {
+    "deployments": ("Deployment", "/apis/apps/v1"),
+    "statefulsets": ("StatefulSet", "/apis/apps/v1"),
+    "configmaps": ("ConfigMap", "/api/v1"),
+    "secrets": ("Secret", "/api/v1"),
+}
+_PATH = re.compile(r"^(/api/v1|/apis/apps/v1)/namespaces/([^/]+)/([a-z]+)(?:/([^/]+))?$")
+
+
+@dataclass
+class KubeAPI:
+    """The state the server answers from; tests change it freely between requests."""
+
+    objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    forbidden: set[tuple[str, str, str]] = field(default_factory=set)  # (resource, ns, name|*)
+    delay: float = 0.0
+    require_token: bool = True
+    requests: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        kind = obj["kind"]
+        resource = next(r for r, (k, _) in RESOURCES.items() if k == kind)
+        meta = obj["metadata"]
+        self.objects[(resource, meta.get("namespace", "default"), meta["name"])] = dict(obj)
+        return dict(obj)
+
+    def forbid(self, resource: str, namespace: str, name: str = "*") -> None:
+        self.forbidden.add((resource, namespace, name))
+
+
+def deployment(name: str, namespace: str = "wandb", *, containers: list[dict[str, Any]],
+               labels: Mapping[str, str] | None = None, kind: str = "Deployment",
+               annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A Deployment (or StatefulSet) with the given pod containers."""
+    return {
+        "apiVersion": "apps/v1", "kind": kind,
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {}),
+                     "annotations": dict(annotations or {}), "uid": f"uid-{name}"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": dict(labels or {"app": name})},
+                 "template": {"metadata": {"labels": dict(labels or {"app": name})},
+                              "spec": {"containers": containers}}},
+    }
+
+
+def config_map(name: str, data: Mapping[str, str], namespace: str = "wandb") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace}, "data": dict(data)}
+
+
+def secret(name: str, data: Mapping[str, str], namespace: str = "wandb") -> dict[str, Any]:
+    """A Secret as the API returns it: values base64-encoded under `data`."""
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace}, "data": encoded}
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+
+
+def _matches(labels: Mapping[str, str], selector: str) -> bool:
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value.lstrip("="):
+            return False
+    return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: KubeAPI
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        api = self.api
+        with api.lock:
+            api.requests.append(self.path)
+        if api.delay:
+            time.sleep(api.delay)
+        if api.require_token and self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self._send(401, _status(401, "Unauthorized", "Unauthorized"))
+        parts = urlsplit(self.path)
+        match = _PATH.match(parts.path)
+        if not match or match.group(3) not in RESOURCES:
+            return self._send(404, _status(404, "NotFound", "the server could not find the "
+                                                            "requested resource"))
+        _, namespace, resource, name = match.groups()
+        kind, _ = RESOURCES[resource]
+        if {(resource, namespace, name or "*"), (resource, namespace, "*")} & api.forbidden:
+            verb = "get" if name else "list"
+            return self._send(403, _status(403, "Forbidden", (
+                f'{resource} "{name or ""}" is forbidden: User "system:serviceaccount:wandb:'
+                f'gccheck" cannot {verb} resource "{resource}" in API group "" in the '
+                f'namespace "{namespace}"')))
+        if name:
+            obj = api.objects.get((resource, namespace, name))
+            if obj is None:
+                return self._send(404, _status(404, "NotFound",
+                                               f'{resource} "{name}" not found'))
+            return self._send(200, obj)
+        selector = parse_qs(parts.query).get("labelSelector", [""])[0]
+        items = [o for (r, ns, _), o in sorted(api.objects.items())
+                 if r == resource and ns == namespace
+                 and _matches(o["metadata"].get("labels", {}), selector)]
+        return self._send(200, {"kind": f"{kind}List", "apiVersion": "v1",
+                                "metadata": {"resourceVersion": "1"}, "items": items})
+
+    def _send(self, code: int, body: Mapping[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout test) breaks the pipe: expected, not noise.
+        pass
+
+
+@dataclass
+class KubeServer:
+    url: str
+    api: KubeAPI
+    _server: _QuietServer
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def start(api: KubeAPI | None = None) -> KubeServer:
+    """Serve `api` on 127.0.0.1 on a free port, in a daemon thread."""
+    state = api or KubeAPI()
+    handler = type("Handler", (_Handler,), {"api": state})
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
+    host, port = server.server_address[:2]
+    return KubeServer(f"http://{host}:{port}", state, server)
+
+
+def write_kubeconfig(path: Path, server: str, *, namespace: str | None = "wandb",
+                     context: str = "test", token: str = TOKEN,
+                     extra_contexts: Mapping[str, str] | None = None) -> Path:
+    """A kubeconfig with one cluster/user and context `context` (current), plus other contexts
+    named in `extra_contexts` (name -> namespace)."""
+    ctx: dict[str, Any] = {"cluster": "local", "user": "tester"}
+    if namespace:
+        ctx["namespace"] = namespace
+    contexts = [{"name": context, "context": ctx}]
+    for name, ns in (extra_contexts or {}).items():
+        contexts.append({"name": name, "context": {"cluster": "local", "user": "tester",
+                                                   "namespace": ns}})
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": "local", "cluster": {"server": server}}],
+        "users": [{"name": "tester", "user": {"token": token}}],
+        "contexts": contexts,
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def iter_requests(api: KubeAPI) -> Iterator[str]:
+    with api.lock:
+        yield from list(api.requests)
