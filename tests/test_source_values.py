@@ -514,3 +514,35 @@ def test_expansion_matches_kubernetes(text: str, expected: str) -> None:
     (1234567, "1.234567e+06"), (0.5, "0.5"), (1e-5, "1e-05"), (-2.0, "-2"), ("x", "x")])
 def test_go_string(value: object, expected: str) -> None:
     assert go_string(value) == expected
+
+
+# ---- against the real Helm engine ------------------------------------------------------------
+
+MERGE_CHART = VALUES / "merge-chart"
+CHOICES: list[Any] = [None, "true", "", False, "false", 0, 7]
+
+
+def _sample_layers(seed: int) -> dict[str, Any]:
+    import random
+
+    rng = random.Random(seed)
+    return {layer: value for layer in ORDER if (value := rng.choice(CHOICES)) is not None}
+
+
+def test_precedence_matches_helm_rendering(tmp_path: Path) -> None:
+    """gccheck's reading of the env maps equals what Helm's sprig `merge` renders (test chart
+    merge-chart mirrors wandb-base's merge order), empty-value quirk included."""
+    import yaml
+
+    helm = pytest.importorskip("helm_python")
+    cases = [_sample_layers(seed) for seed in range(80)]
+    with helm.Chart.load(MERGE_CHART) as chart:
+        for layers in cases:
+            data: dict[str, Any] = {"global": {"size": "small"}, "app": {}}
+            for layer, value in layers.items():
+                deep_merge(data, nested(LAYERS[layer], {GC: value, "OTHER": value}))
+            rendered = chart.render(data, name="wandb", namespace="wandb")
+            manifest = yaml.safe_load(next(iter(rendered.values())))
+            expected = (manifest.get("data") or {}).get(GC)
+            path = write(tmp_path, yaml.safe_dump(data))
+            assert read(path).get(GC) == expected, layers
