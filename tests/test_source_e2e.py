@@ -136,7 +136,7 @@ def test_every_result_names_its_source(tmp_path: Path, moto_server: S3Server,
     run = gccheck_inproc(*CHECK, "-f", str(base), "-f", str(override))
     assert run.code == 1, run.err
     assert f"from {override}: app.env.{GC} (line 3)" in run.out
-    assert f"bucket from {base}: global.bucket (line 3)" in run.out
+    assert f"bucket from {base}: global.bucket.name (line 5)" in run.out
     assert f"change in {override} (line 3), then helm upgrade with -f {override}:" in run.out
     assert TEST_SECRET not in run.out
 

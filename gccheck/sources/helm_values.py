@@ -219,7 +219,8 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues) -> tuple[list[Env
     block = tuple(bucket.block.split("."))
     doc = merged.doc_for((*block, "name"))
     assert doc is not None
-    where = doc.where(block)
+    # The file that names the bucket; with several -f files the block may be merged from more.
+    where = doc.where((*block, "name"))
     if bucket.scheme is None:
         raise InputError(f"values file {doc.where((*block, 'provider'))}: provider "
                          f"{bucket.provider!r} is not one operator-wandb renders (s3, gcs, az, "
