@@ -325,6 +325,23 @@ def test_dead_arm_endpoint_is_unknown_within_the_timeout(arm: ArmServer, dead: s
     assert elapsed < 4, elapsed
 
 
+class SlowToken(StaticToken):
+    """An identity that takes longer than the timeout (IMDS or az CLI on a bad day)."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        time.sleep(4)
+        return super().get_token(*scopes, **kwargs)
+
+
+def test_slow_identity_is_a_timeout_that_says_so(accounts: ArmServer) -> None:
+    started = time.monotonic()
+    facts, _ = mgmt(accounts, "az://wandbon/wandb", SlowToken(), timeout=1)
+    assert time.monotonic() - started < 2
+    assert isinstance(facts.blob_soft_delete, Unavailable)
+    assert facts.blob_soft_delete.kind is UnavailableKind.TIMEOUT
+    assert "while getting an Azure access token" in facts.blob_soft_delete.reason
+
+
 def test_cli_management_plane_without_identity_is_unknown_fast(arm: ArmServer,
                                                                tmp_path: Path) -> None:
     # The CLI uses DefaultAzureCredential: with no identity on this machine it must say so,
