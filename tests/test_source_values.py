@@ -546,3 +546,12 @@ def test_precedence_matches_helm_rendering(tmp_path: Path) -> None:
             expected = (manifest.get("data") or {}).get(GC)
             path = write(tmp_path, yaml.safe_dump(data))
             assert read(path).get(GC) == expected, layers
+
+
+def test_bucket_without_provider_reads_as_s3_and_says_so(tmp_path: Path) -> None:
+    settings = read(write(tmp_path, "global:\n  bucket:\n    name: acme\n"))
+    assert settings.get("BUCKET") == "s3://acme"
+    assert "no provider: read as s3" in settings.values["BUCKET"].origin
+    default = read(write(tmp_path, "global:\n  defaultBucket:\n    name: acme\n"))
+    assert default.get("BUCKET") == "s3://acme"
+    assert "no provider" not in default.values["BUCKET"].origin  # the chart defaults it to s3

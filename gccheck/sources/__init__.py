@@ -27,7 +27,9 @@ def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
     if spec.values:
         from gccheck.sources.helm_values import HelmValuesSource
 
-        return HelmValuesSource(tuple(spec.values))
+        # A fleet file may give one path as a string rather than a list.
+        paths = (spec.values,) if isinstance(spec.values, str) else tuple(spec.values)
+        return HelmValuesSource(paths)
     if spec.workload:
         from gccheck.sources.k8s_workload import WorkloadSource
 

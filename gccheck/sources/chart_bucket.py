@@ -44,6 +44,7 @@ class ChartBucket:
     secret_name: str  # global.bucket.secret.secretName: keys that live only in the cluster
     access_key_name: str
     secret_key_name: str
+    provider_set: bool = True
 
     @property
     def scheme(self) -> str | None:
@@ -78,7 +79,10 @@ def pick_bucket(global_values: Mapping[str, Any]) -> ChartBucket | None:
         return None
     secret = bucket.get("secret")
     secret = secret if isinstance(secret, Mapping) else {}
+    # No provider: read as s3, the chart's default provider (defaultBucket.provider: s3, and
+    # what older charts fell back to); the caller says so, as newer charts render no BUCKET.
     return ChartBucket(
+        provider_set=bool(_text(chosen, "provider")),
         block=block, provider=_text(chosen, "provider") or "s3", name=_text(chosen, "name"),
         path=_text(chosen, "path"), region=_text(chosen, "region"),
         kms_key=_text(chosen, "kmsKey"), access_key=_text(chosen, "accessKey"),

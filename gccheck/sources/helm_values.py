@@ -221,6 +221,9 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues) -> tuple[list[Env
     assert doc is not None
     # The file that names the bucket; with several -f files the block may be merged from more.
     where = doc.where((*block, "name"))
+    if not bucket.provider_set and bucket.block == "global.bucket":
+        where += (" (no provider: read as s3; recent operator-wandb versions render no BUCKET "
+                  "without global.bucket.provider, set it)")
     if bucket.scheme is None:
         raise InputError(f"values file {doc.where((*block, 'provider'))}: provider "
                          f"{bucket.provider!r} is not one operator-wandb renders (s3, gcs, az, "
