@@ -489,6 +489,7 @@ class Probe:
                     (plane_note,))
             group = str(answer)
             group_note = f"resource group: {group} (found in the subscription)"
+        stage.now = f"reading the blob service and container from {endpoint}"
         calls: dict[str, Callable[[], Any]] = {
             "service": lambda: client.blob_services.get_service_properties(group, account),
             "container": lambda: client.blob_containers.get(group, account, container),
