@@ -32,6 +32,16 @@ def termination_line(report: Report) -> str:
     return "; ".join(parts)[:4000]
 
 
+def write_termination_message(path: str, line: str) -> None:
+    """Write in place: the kubelet bind-mounts this file, so a temp file + rename would fail."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as exc:
+        raise InputError(f"--termination-message {path}: cannot write "
+                         f"({exc.strerror or exc})") from None
+
+
 def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, fmt: str,
               output: str | None, strict: bool, warn_only: bool, ignore_unknown: bool = False,
               termination_message: str | None = None) -> int:
@@ -41,7 +51,7 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
     emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
          output)
     if termination_message:
-        write_atomic(termination_message, redactor.redact(termination_line(report)) + "\n")
+        write_termination_message(termination_message, redactor.redact(termination_line(report)))
     code = report.exit_code(warn_only)
     return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
 

@@ -704,11 +704,8 @@ def test_rendered_hook_fail_on_unverified(chart: Any, moto_server: S3Server, tmp
     assert "UNVERIFIED" in verdict
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gccheck/commands.py writes the termination message with output.write_atomic (temp file "
-    "+ rename). In a pod /dev/termination-log is a file the kubelet bind-mounts: UID 65532 "
-    "cannot create a temp file in /dev, and rename onto a mount point fails (EBUSY), so the "
-    "hook would exit 2. It must open the file and write in place."))
+# In a pod /dev/termination-log is a file the kubelet bind-mounts: UID 65532 cannot create a
+# temp file in /dev and a rename onto a mount point fails, so gccheck must write it in place.
 def test_termination_message_is_written_in_place(chart: Any, moto_server: S3Server,
                                                  tmp_path: Path) -> None:
     bucket = make_bucket(moto_server)
