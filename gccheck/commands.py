@@ -16,7 +16,7 @@ from gccheck.formats.text import verdict
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
-from gccheck.output import emit, use_color, write_atomic
+from gccheck.output import emit, use_color
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
