@@ -313,6 +313,14 @@ def test_kubeconfig_problems(tmp_path: Path) -> None:
         read(config, context="nope")
 
 
+def test_in_cluster_config_is_tried_without_a_kubeconfig(tmp_path: Path) -> None:
+    # Outside a pod the service account token is missing: a clear error, not a traceback.
+    environ = {"KUBECONFIG": str(tmp_path / "none"), "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+               "KUBERNETES_SERVICE_PORT": "1"}
+    with pytest.raises(InputError, match=r"^in-cluster Kubernetes config: "):
+        WorkloadSource("auto", environ=environ).read()
+
+
 def test_kubeconfig_from_the_environment(kube: KubeServer, kubeconfig: Path) -> None:
     kube.api.add(app(env=[{"name": GC, "value": "true"}]))
     source = WorkloadSource("auto", environ={"KUBECONFIG": f"/nonexistent:{kubeconfig}"})
