@@ -27,12 +27,19 @@ KEY, SECRET = "AKIABENCH00000000000", "benchsecret0000000000000000000000000000"
 TARGET_WALL, TARGET_RSS = 2.5, 250.0
 
 
-def write_fleet(folder: Path, count: int, port: int) -> Path:
+def write_fleet(folder: Path, count: int, port: int, distinct_keys: bool = False) -> Path:
+    """A fleet file; with distinct_keys every deployment has its own access key and secret."""
+
+    def keys(i: int) -> str:
+        if not distinct_keys:
+            return f"{KEY}:{SECRET}"
+        return f"AKIABENCH{i:011d}:benchsecret{i:028d}"
+
     deployments = [{"name": f"wandb-{i:04d}",
-                    "bucket": f"s3://{KEY}:{SECRET}@127.0.0.1:{port}/"
+                    "bucket": f"s3://{keys(i)}@127.0.0.1:{port}/"
                               f"wandb-{i:04d}-{STATES[i % 3]}?region=us-east-1"}
                    for i in range(count)]
-    path = folder / f"fleet-{count}.yaml"
+    path = folder / f"fleet-{count}{'-keys' if distinct_keys else ''}.yaml"
     path.write_text(yaml.safe_dump({
         "defaults": {"hosting": "on-prem", "env": {"GORILLA_ARTIFACT_GC_ENABLED": "true"},
                      "timeout": 30},
@@ -58,6 +65,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--serial-subset", type=int, default=100,
                         help="buckets for the --concurrency 1 run (extrapolated)")
+    parser.add_argument("--keys-subset", type=int, default=50,
+                        help="buckets for the run where each has its own keys (0: skip)")
     args = parser.parse_args()
     env = bench_env()
     with tempfile.TemporaryDirectory() as tmp, server("stub") as stub, \
@@ -71,6 +80,11 @@ def main() -> int:
         verdicts = check_verdicts(concurrent[-1], args.buckets)
         serial = run([*audit, str(subset), "--concurrency", "1"], env)
         check_verdicts(serial, args.serial_subset)
+        keyed = None
+        if args.keys_subset:
+            keyed_fleet = write_fleet(folder, args.keys_subset, proxy, distinct_keys=True)
+            keyed = run([*audit, str(keyed_fleet), "--concurrency", str(args.concurrency)], env)
+            check_verdicts(keyed, args.keys_subset)
 
     requests = CALLS * args.buckets
     in_flight = CALLS * args.concurrency
@@ -89,6 +103,13 @@ def main() -> int:
         [f"lower bound ceil({requests}/{in_flight}) x {ms(args.delay)}", ms(bound), "", "",
          f"{bound / wall:.2f}x", "1.0x"],
     ]
+    if keyed is not None:
+        scale = args.buckets / args.keys_subset
+        rows.append([f"--concurrency {args.concurrency}, each deployment its own keys "
+                     f"({args.keys_subset} buckets x {scale:g}, extrapolated)",
+                     f"{keyed.wall * scale:.1f} s", f"{keyed.cpu * scale:.2f} s",
+                     f"{keyed.peak_rss_mb:.0f} MB", f"{keyed.wall * scale / wall:.1f}x",
+                     f"{keyed.wall * scale / bound:.1f}x"])
     print(f"## fleet: {args.buckets} S3 buckets, +{ms(args.delay)} per request "
           f"({args.runs} runs, medians; {machine()})\n")
     print(table(["case", "wall", "CPU", "peak RSS", "vs audit", "vs bound"], rows))
