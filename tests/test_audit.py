@@ -453,3 +453,61 @@ def test_the_demo_ends_with_an_html_audit(tmp_path: Path) -> None:
     html = report.read_text()
     assert "minio-ready" in html and "minio-never-versioned" in html
     assert 'data-status="fail"' in html
+
+
+def test_fleet_across_s3_gcs_azure_with_every_file_source(moto_server: S3Server, tmp_path: Path,
+                                                          gccheck_inproc: Any) -> None:
+    """One audit: S3 (inline env, Helm values), GCS (emulator) and Azure (Azurite)."""
+    from cloud_servers import account_key, azurite, gcs_emulator
+
+    versioned = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    never = make_bucket(moto_server)
+    (tmp_path / "values.yaml").write_text(yaml.safe_dump({
+        "global": {"bucket": {"provider": "s3", "name": f"{moto_server.host}:{moto_server.port}",
+                              "path": never, "region": "us-east-1",
+                              "accessKey": "AKIATESTKEY000000000",
+                              "secretKey": "testsecret/with+slash000000000000000000"}},
+        "app": {"env": GC_ON}}))
+    keys = {"gcfleeton": account_key("fleet-on"), "gcfleetoff": account_key("fleet-off")}
+    noncurrent = {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30}}
+    with gcs_emulator() as gcs, azurite(keys) as blob:
+        from azure.storage.blob import RetentionPolicy
+
+        for account in keys:
+            blob.client(account).create_container("wandb")
+        blob.client("gcfleeton").set_service_properties(
+            delete_retention_policy=RetentionPolicy(enabled=True, days=7))
+        gcs_on = gcs.bucket("wandb-fleet-gcs-on", versioning={"enabled": True},
+                            lifecycle={"rule": [noncurrent]})
+        gcs_off = gcs.bucket("wandb-fleet-gcs-off", versioning={"enabled": False})
+        gcs_env = {**GC_ON, "STORAGE_EMULATOR_HOST": gcs.endpoint}
+        fleet = {
+            "defaults": {"hosting": "on-prem", "env": GC_ON, "timeout": 10,
+                         "azure-blob-endpoint": blob.endpoint},
+            "deployments": [
+                {"name": "s3-inline", "bucket": moto_server.url(versioned)},
+                {"name": "s3-helm-values", "values": "values.yaml"},
+                {"name": "gcs-versioned", "bucket": f"gs://{gcs_on}", "env": gcs_env},
+                {"name": "gcs-unversioned", "bucket": f"gs://{gcs_off}", "env": gcs_env},
+                {"name": "azure-soft-delete", "bucket": blob.url("gcfleeton", "wandb")},
+                {"name": "azure-no-soft-delete", "bucket": blob.url("gcfleetoff", "wandb")},
+            ],
+        }
+        path = tmp_path / "fleet.yaml"
+        path.write_text(yaml.safe_dump(fleet))
+        run = gccheck_inproc("audit", str(path), "--format", "json", "-q")
+    data = json.loads(run.out)
+    status = {t["name"]: {r["id"]: r["status"] for r in t["results"]} for t in data["targets"]}
+    assert status["s3-inline"]["bucket-versioning"] == "pass"
+    assert status["s3-helm-values"]["bucket-versioning"] == "fail"
+    assert status["s3-helm-values"]["gc-env-var"] == "pass"
+    assert status["gcs-versioned"]["bucket-versioning"] == "pass"
+    assert status["gcs-unversioned"]["bucket-versioning"] == "fail"
+    assert status["azure-soft-delete"]["blob-soft-delete"] == "pass"
+    assert status["azure-no-soft-delete"]["blob-soft-delete"] == "fail"
+    assert {t["name"]: t["ready"] for t in data["targets"]} == {
+        "s3-inline": True, "s3-helm-values": False, "gcs-versioned": True,
+        "gcs-unversioned": False, "azure-soft-delete": True, "azure-no-soft-delete": False}
+    assert run.code == 1
+    for secret in (*keys.values(), "testsecret/with+slash"):
+        assert secret not in run.out
