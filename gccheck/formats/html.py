@@ -68,13 +68,13 @@ overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 thead tr.groups th{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);
 border-bottom:0;padding-bottom:0}
 th.first-adv,td.first-adv{border-left:2px solid var(--line)}
-td.cell{white-space:nowrap;font-weight:600;text-align:center}
+td.cell{white-space:nowrap;font-weight:600;text-align:center;vertical-align:middle}
 td.cell.pass{color:var(--pass);background:var(--pass-bg)}
 td.cell.fail{color:var(--fail);background:var(--fail-bg)}
 td.cell.unknown{color:var(--unknown);background:var(--unknown-bg)}
 td.cell.warn{color:var(--warn);background:var(--warn-bg)}
 td.cell.not-required,td.cell.none{color:var(--na);font-weight:400;font-size:12px}
-td.verdict{font-weight:600;white-space:nowrap}
+td.verdict{font-weight:600;white-space:nowrap;vertical-align:middle}
 .v-0{color:var(--pass)}.v-1{color:var(--fail)}.v-3{color:var(--unknown)}
 .target{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:8px;
 padding:14px 18px;margin:0 0 14px}
