@@ -284,6 +284,24 @@ def test_every_format_writes_atomically_to_output(tmp_path: Path, gccheck_inproc
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no temp file left
 
 
+def test_a_failed_write_leaves_the_previous_report_whole(tmp_path: Path, gccheck_inproc: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import gccheck.output
+
+    out = tmp_path / "audit.prom"
+    out.write_text("the previous report\n")
+
+    def refuse(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gccheck.output.os, "replace", refuse)
+    run = gccheck_inproc("audit", _fleet(tmp_path, READY), "--format", "prometheus",
+                         "--output", str(out))
+    assert run.code == 2 and "No space left on device" in run.err
+    assert out.read_text() == "the previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.prom", "fleet.yaml"]
+
+
 def test_output_into_a_missing_folder_is_an_input_error(tmp_path: Path,
                                                         gccheck_inproc: Any) -> None:
     run = gccheck_inproc("audit", _fleet(tmp_path, READY), "--output",
