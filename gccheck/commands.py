@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-
-from tabulate import tabulate
 
 from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
@@ -109,6 +106,10 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
+    import json
+
+    from tabulate import tabulate
+
     matrix = load(matrix_path)
     columns: list[str] = []
     for req in matrix.requirements.values():
