@@ -99,6 +99,18 @@ def _values(value: Any, key: str) -> tuple[str, ...]:
     return tuple(_text(item, f"{key}[{i}]") for i, item in enumerate(items))
 
 
+def _workload(value: Any, key: str) -> str:
+    text = _text(value, key)
+    # The syntax is checked here, before the audit; the cluster is only asked during it.
+    from gccheck.sources.k8s_workload import parse_workload
+
+    try:
+        parse_workload(text)
+    except InputError as exc:
+        raise _EntryError(f"{key}: {str(exc).removeprefix('--workload ')}") from None
+    return text
+
+
 def _timeout(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _EntryError(f"{key}: expected a number of seconds, got {_shown(value)}")
@@ -119,7 +131,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "env": ("env", _env),
     "env-file": ("env_file", _text),
     "values": ("values", _values),
-    "workload": ("workload", _text),
+    "workload": ("workload", _workload),
     "kubeconfig": ("kubeconfig", _text),
     "context": ("context", _text),
     "endpoint-url": ("endpoint_url", _url),

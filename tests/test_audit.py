@@ -529,3 +529,38 @@ def test_fleet_across_s3_gcs_azure_with_every_file_source(moto_server: S3Server,
     assert run.code == 1
     for secret in (*keys.values(), "testsecret/with+slash"):
         assert secret not in run.out
+
+
+def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_path: Path,
+                                                  gccheck_inproc: Any) -> None:
+    """A reachable cluster gives its settings; an unreachable one makes only its entry unknown."""
+    from cloud_servers import closed_port
+    from k8s_api import KubeAPI, deployment, start, write_kubeconfig
+
+    versioned = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    kube = start(KubeAPI())
+    try:
+        kube.api.add(deployment("wandb-app", containers=[{"name": "app", "env": [
+            {"name": "GORILLA_ARTIFACT_GC_ENABLED", "value": "true"},
+            {"name": "BUCKET", "value": moto_server.url(versioned)}]}]))
+        write_kubeconfig(tmp_path / "live.kubeconfig", kube.url)
+        write_kubeconfig(tmp_path / "dead.kubeconfig", f"http://127.0.0.1:{closed_port()}")
+        path = _fleet(tmp_path,
+                      {"name": "live", "hosting": "on-prem", "workload": "wandb/deployment/wandb-app",
+                       "kubeconfig": "live.kubeconfig", "timeout": 5},
+                      {"name": "dead-cluster", "hosting": "on-prem",
+                       "workload": "wandb/deployment/wandb-app",
+                       "kubeconfig": "dead.kubeconfig", "timeout": 2},
+                      READY)
+        run = gccheck_inproc("audit", path, "--format", "json", "-q")
+    finally:
+        kube.stop()
+    data = json.loads(run.out)
+    status = {t["name"]: {r["id"]: r for r in t["results"]} for t in data["targets"]}
+    assert status["live"]["gc-env-var"]["status"] == "pass"
+    assert status["live"]["bucket-versioning"]["status"] == "pass"
+    dead = status["dead-cluster"]["gc-env-var"]
+    assert dead["status"] == "unknown"
+    assert dead["summary"].startswith("settings could not be read: cannot reach the Kubernetes API")
+    assert [t["ready"] for t in data["targets"]] == [True, False, True]
+    assert run.code == 3

@@ -137,6 +137,8 @@ ERRORS = [
      "deployment 1 ('a'): bucket: expected a non-empty string, got int 5"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "azure-plane": "both"}]},
      "deployment 1 ('a'): azure-plane: expected one of mgmt, data, got 'both'"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "workload": "wandb/pod/x"}]},
+     "deployment 1 ('a'): workload: 'wandb/pod/x': unknown kind 'pod'"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "endpoint-url": "minio:9000"}]},
      "deployment 1 ('a'): endpoint-url: expected an http:// or https:// URL"),
 ]
