@@ -197,6 +197,9 @@ def _spec(name: str, hosting: str, fields: Mapping[str, Any], base: Path,
         if key in PATH_KEYS:
             value = (tuple(_resolve(v, base) for v in value) if isinstance(value, tuple)
                      else _resolve(value, base))
+        if key == "kubeconfig" and not Path(value).is_file():
+            # Read only when the cluster is asked, during the audit: missing is a typo, say now.
+            raise _EntryError(f"kubeconfig {value}: no such file")
         kwargs[_FIELDS[key][0]] = value
     kwargs.setdefault("timeout", default_timeout)
     return TargetSpec(name=name, hosting=hosting, **kwargs)

@@ -19,6 +19,7 @@ from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
 FLEET = FIXTURES / "fleet"
+KUBECONFIG = FLEET / "kube" / "config"
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_mixed_fleet_every_source_and_cloud(matrix: Matrix) -> None:
 def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
     entry = {
         "name": "all", "hosting": "on-prem", "bucket": "az://acct123/files", "env-file": "a.env",
-        "kubeconfig": "/k", "context": "c", "endpoint-url": "https://s3.example.com",
+        "kubeconfig": str(KUBECONFIG), "context": "c", "endpoint-url": "https://s3.example.com",
         "aws-profile": "p", "azure-subscription": "sub", "azure-resource-group": "rg",
         "azure-plane": "data", "azure-blob-endpoint": "https://acct123.blob.example.com",
         "azure-arm-endpoint": "https://arm.example.com", "timeout": 3,
@@ -68,7 +69,7 @@ def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
     (spec,) = parse({"deployments": [entry]}, matrix)
     assert spec == TargetSpec(
         name="all", hosting="on-prem", bucket="az://acct123/files", env_file="/base/a.env",
-        kubeconfig="/k", context="c", endpoint_url="https://s3.example.com", aws_profile="p",
+        kubeconfig=str(KUBECONFIG), context="c", endpoint_url="https://s3.example.com", aws_profile="p",
         azure_subscription="sub", azure_resource_group="rg", azure_plane="data",
         azure_blob_endpoint="https://acct123.blob.example.com",
         azure_arm_endpoint="https://arm.example.com", timeout=3.0)
@@ -139,6 +140,9 @@ ERRORS = [
      "deployment 1 ('a'): azure-plane: expected one of mgmt, data, got 'both'"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "workload": "wandb/pod/x"}]},
      "deployment 1 ('a'): workload: 'wandb/pod/x': unknown kind 'pod'"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "workload": "auto",
+                       "kubeconfig": "nope/config"}]},
+     "deployment 1 ('a'): kubeconfig /base/nope/config: no such file"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "endpoint-url": "minio:9000"}]},
      "deployment 1 ('a'): endpoint-url: expected an http:// or https:// URL"),
 ]
