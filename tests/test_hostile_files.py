@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import resource
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import run_gccheck
+from conftest import clean_env
 
 
 def binary_junk(path: Path) -> Path:
@@ -65,11 +67,27 @@ FILE_OPTIONS: dict[str, Callable[[str], list[str]]] = {
 def test_hostile_file(tmp_path: Path, option: str, kind: str) -> None:
     path = HOSTILE[kind](tmp_path / f"hostile-{kind}")
     start = time.monotonic()
-    run = run_gccheck(*FILE_OPTIONS[option](str(path)), timeout=60)
+    code, out, err, peak_kib = run_measured(FILE_OPTIONS[option](str(path)))
     elapsed = time.monotonic() - start
-    assert run.code == 2, (run.out, run.err)
-    assert run.err.count("\n") == 1 and run.err.startswith("gccheck: error:"), run.err
-    assert "Traceback" not in run.err
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and err.startswith("gccheck: error:"), err
+    assert "Traceback" not in err
     assert elapsed < 20
-    # The largest child so far stayed well below a few hundred MB.
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 600 * 1024
+    assert peak_kib < 300 * 1024
+
+
+# A fresh wrapper process has one child, so RUSAGE_CHILDREN is exactly gccheck's peak memory.
+_WRAPPER = """
+import json, resource, subprocess, sys
+proc = subprocess.run([sys.executable, "-m", "gccheck", *sys.argv[1:]], capture_output=True,
+                      text=True, timeout=60)
+print(json.dumps([proc.returncode, proc.stdout, proc.stderr,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))
+"""
+
+
+def run_measured(args: list[str]) -> tuple[int, str, str, int]:
+    wrapper = subprocess.run([sys.executable, "-c", _WRAPPER, *args], capture_output=True,
+                             text=True, env=clean_env(), timeout=90, check=True)
+    code, out, err, peak = json.loads(wrapper.stdout)
+    return code, out, err, peak
