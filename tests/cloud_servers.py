@@ -5,7 +5,9 @@
 * Azurite (the Azure blob emulator, a Node.js process the tests start and stop);
 * a small HTTPS server (test CA from trustme) that answers Azure Resource Manager's storage
   calls with ARM-shaped JSON, including a 403 AuthorizationFailed;
-* a closed port and a port that accepts connections but never answers.
+* a closed port and a port that accepts connections but never answers;
+* a recording HTTP proxy to put in front of any of them (read-only proofs);
+* a stand-in `az` command, so the real CLI's DefaultAzureCredential gets a token offline.
 
 Test modules wrap these context managers in fixtures of the scope they need.
 """
@@ -268,6 +270,15 @@ class ArmState:
     # Put the accounts on a second page, to prove nextLink is followed.
     paged: bool = True
     token: str = "test-arm-token"
+    # A role assignment: None allows every action; otherwise a call needing an action outside
+    # the set gets ARM's 403 AuthorizationFailed naming that action.
+    allowed_actions: set[str] | None = None
+
+
+# The RBAC action ARM checks for each storage call gccheck may make (Azure's REST reference).
+ACTION_LIST_ACCOUNTS = "Microsoft.Storage/storageAccounts/read"
+ACTION_BLOB_SERVICE = "Microsoft.Storage/storageAccounts/blobServices/read"
+ACTION_CONTAINER = "Microsoft.Storage/storageAccounts/blobServices/containers/read"
 
 
 def _arm_error(status: int, code: str, message: str) -> tuple[int, Any]:
@@ -296,6 +307,9 @@ def arm_handler(state: ArmState) -> Handler:
                            "primaryEndpoints": {"blob": f"https://{name}.blob.core.windows.net/"}},
         }
 
+    def allowed(action: str) -> bool:
+        return state.allowed_actions is None or action in state.allowed_actions
+
     def handle(method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
         if method != "GET":
             return _arm_error(405, "MethodNotAllowed", "gccheck must only read")
@@ -314,8 +328,8 @@ def arm_handler(state: ArmState) -> Handler:
         # /subscriptions/S/providers/Microsoft.Storage/storageAccounts[?page=2]
         if lowered[2:] == ["providers", "microsoft.storage", "storageaccounts"]:
             scope = f"/subscriptions/{state.subscription}"
-            if state.deny_list:
-                return _denied("Microsoft.Storage/storageAccounts/read", scope)
+            if state.deny_list or not allowed(ACTION_LIST_ACCOUNTS):
+                return _denied(ACTION_LIST_ACCOUNTS, scope)
             accounts = [account_json(n, a) for n, a in state.accounts.items()]
             if state.paged and "page=2" not in route.query:
                 base = path.split("?")[0]
@@ -338,10 +352,12 @@ def arm_handler(state: ArmState) -> Handler:
             base = route.path
             rest = lowered[8:]
             if rest == ["blobservices", "default"]:
-                if account.deny_blob_service:
-                    return _denied("Microsoft.Storage/storageAccounts/blobServices/read", base)
+                if account.deny_blob_service or not allowed(ACTION_BLOB_SERVICE):
+                    return _denied(ACTION_BLOB_SERVICE, base)
                 return 200, _blob_service_json(base, account)
             if rest[:3] == ["blobservices", "default", "containers"] and len(rest) == 4:
+                if not allowed(ACTION_CONTAINER):
+                    return _denied(ACTION_CONTAINER, base)
                 container = account.containers.get(parts[11])
                 if container is None:
                     return _arm_error(404, "ContainerNotFound",
@@ -424,3 +440,81 @@ class StaticToken:
         if self.fail:
             raise ClientAuthenticationError("no identity available")
         return AccessToken(self.token, int(time.time()) + 3600)
+
+
+def fake_azure_cli(directory: Path, token: str = "test-arm-token") -> dict[str, str]:
+    """An `az` stand-in that prints an access token, as `az account get-access-token` does.
+
+    Returns the environment for the real CLI: PATH with it first, and AZURE_TOKEN_CREDENTIALS
+    so that DefaultAzureCredential asks only the Azure CLI (never a CI machine's managed
+    identity, which would send a real token to a local server).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "az"
+    answer = json.dumps({"accessToken": token, "expires_on": int(time.time()) + 3600,
+                         "tokenType": "Bearer"})
+    script.write_text(f"#!/bin/sh\necho '{answer}'\n")
+    script.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential", "HOME": str(directory)}
+
+
+@dataclass
+class RecordingProxy:
+    """A reverse proxy in front of one upstream; `requests` lists (method, path with query)."""
+
+    url: str
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+
+@contextmanager
+def recording_proxy(upstream: str) -> Iterator[RecordingProxy]:
+    """Forward every request to `upstream` (http://host:port) and record it, then answer as
+    the upstream did. Host is rewritten; everything else is passed through unchanged."""
+    import http.client
+
+    target = urlsplit(upstream)
+    state = RecordingProxy(url="")
+
+    class Forward(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            state.requests.append((self.command, self.path))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("host", "connection", "proxy-connection")}
+            headers["Host"] = target.netloc
+            upstream_conn = http.client.HTTPConnection(target.hostname or "127.0.0.1",
+                                                       target.port or 80, timeout=10)
+            try:
+                upstream_conn.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream_conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status, answer.reason)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+            finally:
+                upstream_conn.close()
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _forward
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,6 +12,12 @@ Two ways to read it, both read-only:
 
 Choice (unless --azure-plane forces one): an account key at hand -> data plane; else a
 subscription -> management plane. SDKs are imported on first use.
+
+Faults, on both planes: a 429 or 5xx is retried (at most 3 attempts per call, honouring
+Retry-After, never past the deadline); a redirect is not followed; a 2xx answer must be the
+document asked for (ARM's JSON resource or list, the Blob service's StorageServiceProperties
+and x-ms-request-id), so a proxy's HTML page or a truncated body is `unknown`, never read as
+"soft delete disabled".
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ from gccheck.model import (
 from gccheck.probes.interface import ProbeOptions
 
 log = logging.getLogger(__name__)
+# The SDKs log some answers they cannot parse as warnings with a traceback; without --debug
+# (no handler configured) Python would print those to stderr. --debug's handler still shows them.
+logging.getLogger("azure").addHandler(logging.NullHandler())
 
 MGMT = "mgmt"
 DATA = "data"
@@ -49,6 +58,10 @@ PERMISSIONS = {
     "container": "Microsoft.Storage/storageAccounts/blobServices/containers/read",
 }
 DEFAULT_ARM = "https://management.azure.com"
+MAX_ATTEMPTS = 3
+_RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+_BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
+_THROTTLED_CODES = frozenset({"ServerBusy", "TooManyRequests", "OperationTimedOut"})
 _NO_KEY_NOR_SUBSCRIPTION = (
     "no way to read the blob service properties: give the account key (az://:KEY@account/"
     "container, AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING) for the data plane, or "
@@ -67,11 +80,93 @@ class _Missing(Exception):
     """The account or container does not exist (message says which)."""
 
 
+class MalformedAnswer(Exception):
+    """A 2xx answer that is not the document the call returns."""
+
+
+class UnexpectedRedirect(Exception):
+    """The endpoint answered with a redirect: neither ARM nor the Blob service should."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(str(status))
+        self.status = status
+
+
+def _looks_like_html(body: bytes, content_type: str) -> bool:
+    start = body.lstrip()[:200].lower()
+    return "html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html"))
+
+
+def check_blob_answer(pipeline_response: Any) -> None:
+    """Data plane raw_response_hook: runs before the SDK follows a redirect or parses a body.
+
+    A 2xx must come from the Blob service (which always sends x-ms-request-id) and, for Get
+    Blob Service Properties, be a StorageServiceProperties document.
+    """
+    import xml.etree.ElementTree as ET
+
+    response = pipeline_response.http_response
+    status = response.status_code
+    if 300 <= status < 400:
+        raise UnexpectedRedirect(status)
+    if not 200 <= status < 300:
+        return
+    query = urlsplit(pipeline_response.http_request.url).query
+    if "comp=properties" in query and "restype=service" in query:
+        body = response.body() or b""
+        if _looks_like_html(body, response.headers.get("Content-Type", "")):
+            raise MalformedAnswer("an HTML page, not the blob service properties")
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            raise MalformedAnswer("not well-formed XML (truncated?)") from None
+        if root.tag.rsplit("}", 1)[-1] != "StorageServiceProperties":
+            raise MalformedAnswer("an XML document that is not the blob service properties")
+    if not response.headers.get("x-ms-request-id"):
+        raise MalformedAnswer("not an answer from the Blob service (no x-ms-request-id)")
+
+
+def check_arm_answer(response: Any) -> None:
+    """Management plane: a 2xx must be an ARM resource (id + properties) or a list (value)."""
+    import json
+
+    status = response.status_code
+    if 300 <= status < 400:
+        raise UnexpectedRedirect(status)
+    if not 200 <= status < 300:
+        return
+    body = response.body() or b""
+    if _looks_like_html(body, response.headers.get("Content-Type", "")):
+        raise MalformedAnswer("an HTML page, not an Azure Resource Manager answer")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise MalformedAnswer("not valid JSON (truncated?)") from None
+    if not isinstance(document, dict) or not (
+            isinstance(document.get("value"), list)
+            or (isinstance(document.get("id"), str)
+                and isinstance(document.get("properties"), dict))):
+        raise MalformedAnswer("JSON that is not an Azure resource or list")
+
+
 class _Stage:
-    """What a call is doing, so a timeout can say what was slow."""
+    """What a call is doing, so a timeout can say what was slow.
+
+    Token fetches are counted, not saved and restored: two calls may fetch at once.
+    """
 
     def __init__(self, now: str) -> None:
         self.now = now
+        self._fetching = 0
+        self._lock = threading.Lock()
+
+    def fetching(self, delta: int) -> None:
+        with self._lock:
+            self._fetching += delta
+
+    def describe(self) -> str:
+        with self._lock:
+            return "getting an Azure access token" if self._fetching else self.now
 
 
 class _ObservedCredential:
@@ -82,12 +177,11 @@ class _ObservedCredential:
         self._stage = stage
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        before = self._stage.now
-        self._stage.now = "getting an Azure access token"
+        self._stage.fetching(+1)
         try:
             return self._inner.get_token(*scopes, **kwargs)
         finally:
-            self._stage.now = before
+            self._stage.fetching(-1)
 
 
 class _CachingCredential:
@@ -230,12 +324,52 @@ def _error_code(exc: Any) -> str:
     return str(getattr(code, "value", code) or "")
 
 
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked to wait (retry-after-ms, x-ms-retry-after-ms or Retry-After)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001),
+                        ("Retry-After", 1.0)):
+        try:
+            seconds = float(str(headers.get(name, "")).strip()) * scale
+        except ValueError:
+            continue  # absent, or an HTTP date: use the backoff
+        if 0 <= seconds < 86400:
+            return seconds
+    return None
+
+
+def _is_error_status(exc: BaseException) -> bool:
+    """An HTTP error status, whatever its body (a proxy's 502 page is still a 502)."""
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and status >= 400
+
+
+def _retryable(exc: BaseException) -> bool:
+    from azure.core.exceptions import HttpResponseError, IncompleteReadError
+
+    return (isinstance(exc, HttpResponseError) and not isinstance(exc, IncompleteReadError)
+            and exc.status_code in _RETRIED_STATUS)
+
+
 def classify(exc: BaseException, call: str, plane: str, endpoint: str,
-             timeout: float) -> Unavailable:
+             timeout: float, attempts: int = 1) -> Unavailable:
     """Turn an azure-core / azure-identity exception into a fact that says why."""
     from azure.core import exceptions as aex
 
     permission = PERMISSIONS.get(call) if plane == MGMT else None
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if isinstance(exc, UnexpectedRedirect):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"unexpected redirect (HTTP {exc.status}) from {endpoint}, not "
+                           "followed: is the endpoint right?")
+    if isinstance(exc, MalformedAnswer):
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
+    if isinstance(exc, aex.IncompleteReadError):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"truncated answer from {endpoint} (the connection broke mid-body)")
+    if isinstance(exc, aex.DecodeError) and not _is_error_status(exc):
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
     if isinstance(exc, aex.ClientAuthenticationError) and getattr(exc, "response", None) is None:
         # Raised before any request left: by the token credential, or while signing with a
         # key that is not base64.
@@ -264,11 +398,20 @@ def classify(exc: BaseException, call: str, plane: str, endpoint: str,
             return Unavailable(UnavailableKind.DENIED,
                                f"the storage account refused the request ({code or 'HTTP 403'}): "
                                "a firewall or network rule, or a SAS without this permission?")
-        if status == 429:
-            return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by {endpoint} (HTTP 429)")
+        wait = retry_after(exc)
+        waited = f", Retry-After {wait:g} s" if wait is not None else ""
+        if status == 429 or code in _THROTTLED_CODES:
+            return Unavailable(UnavailableKind.UNREACHABLE,
+                               f"throttled by {endpoint} (HTTP {status} {code}".rstrip()
+                               + f"{waited}){tries}")
         if status is not None and status >= 500:
             return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"server error from {endpoint} (HTTP {status} {code})".rstrip())
+                               f"server error from {endpoint} (HTTP {status} {code}".rstrip()
+                               + f"{waited}){tries}")
+        if status is not None and 300 <= status < 400:
+            return Unavailable(UnavailableKind.ERROR,
+                               f"unexpected redirect (HTTP {status}) from {endpoint}, not "
+                               "followed: is the endpoint right?")
         return Unavailable(UnavailableKind.ERROR,
                            f"unexpected answer from {endpoint} (HTTP {status} {code})".rstrip())
     if isinstance(exc, aex.ServiceRequestTimeoutError | aex.ServiceResponseTimeoutError):
@@ -294,7 +437,7 @@ def classify(exc: BaseException, call: str, plane: str, endpoint: str,
                                f"no answer from {endpoint} within {timeout:g} s")
         return Unavailable(UnavailableKind.UNREACHABLE,
                            f"the connection to {endpoint} broke before an answer")
-    if isinstance(exc, aex.DecodeError):
+    if isinstance(exc, ValueError | aex.DeserializationError):  # a body the SDK could not parse
         return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
     return Unavailable(UnavailableKind.ERROR, f"{call} failed ({type(exc).__name__})")
 
@@ -339,6 +482,30 @@ class _Deadline:
         return max(0.0, self.end - time.monotonic())
 
 
+def _with_retries(call: Callable[[], Any], deadline: _Deadline,
+                  failed: list[BaseException]) -> Callable[[], Any]:
+    """`call`, retried on 429/5xx: at most MAX_ATTEMPTS, never waiting past the deadline.
+
+    Failed attempts are appended to `failed`, so a timeout can say what they got.
+    """
+    def run() -> Any:
+        while True:
+            try:
+                return call()
+            except Exception as exc:
+                if not _retryable(exc):
+                    raise
+                failed.append(exc)
+                if len(failed) >= MAX_ATTEMPTS:
+                    raise
+                wait = max(_BACKOFF * 2 ** (len(failed) - 1), retry_after(exc) or 0.0)
+                if wait >= deadline.left():  # an answer after the deadline is no answer
+                    raise
+                time.sleep(wait)
+
+    return run
+
+
 def _wait(future: Future[Any], deadline: _Deadline) -> Any:
     """The call's answer, or the exception it raised (TimeoutError at the deadline)."""
     try:
@@ -347,6 +514,17 @@ def _wait(future: Future[Any], deadline: _Deadline) -> Any:
         return TimeoutError()
     except BaseException as exc:
         return exc
+
+
+def _arm_answer_check() -> Any:
+    """A pipeline policy that runs check_arm_answer on every answer."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class ArmAnswerCheck(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_response(self, request: Any, response: Any) -> None:
+            check_arm_answer(response.http_response)
+
+    return ArmAnswerCheck()
 
 
 class Probe:
@@ -382,10 +560,13 @@ class Probe:
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
-        deadline = _Deadline(options.timeout)
         plane, why = self.choose_plane(bucket, settings, options)
         if plane is None:
             return _unavailable(bucket, Unavailable(UnavailableKind.NO_CREDENTIALS, why))
+        _load_sdk(plane, identity=self._credential is None)
+        # The deadline starts once the SDK is loaded: loading it is start-up (slow on a busy
+        # machine), not waiting for Azure; getting a token and every request count.
+        deadline = _Deadline(options.timeout)
         name = "management (Azure Resource Manager)" if plane == MGMT else "data (Blob service)"
         note = f"plane: {name}, {why}"
         try:
@@ -423,7 +604,8 @@ class Probe:
             policies.UserAgentPolicy(sdk_moniker="gccheck"),
             policies.ProxyPolicy(),
             policies.ContentDecodePolicy(),
-            policies.RedirectPolicy(),
+            # Redirects are errors (see check_arm_answer); retries are gccheck's own.
+            policies.RedirectPolicy(permit_redirects=False),
             policies.RetryPolicy(retry_total=0),
             ARMChallengeAuthenticationPolicy(credential, scope),
             policies.CustomHookPolicy(),
@@ -431,6 +613,7 @@ class Probe:
             policies.DistributedTracingPolicy(),
             policies.SensitiveHeaderCleanupPolicy(),
             ARMHttpLoggingPolicy(),
+            _arm_answer_check(),  # last: sees each answer before the policies above
         ]
         return StorageManagementClient(credential, subscription, base_url=base_url,
                                        credential_scopes=[scope], policies=pipeline,
@@ -455,9 +638,13 @@ class Probe:
             return _unavailable(bucket, classify(exc, "client", MGMT, endpoint, options.timeout),
                                 (plane_note,))
 
-        def timed_out() -> Unavailable:
+        failed: dict[str, list[BaseException]] = {"list": [], "service": [], "container": []}
+
+        def timed_out(call: str) -> Unavailable:
+            if failed[call]:
+                return _timed_out_after(failed[call], call, MGMT, endpoint, options.timeout)
             return Unavailable(UnavailableKind.TIMEOUT,
-                               f"no answer within {options.timeout:g} s while {stage.now}")
+                               f"no answer within {options.timeout:g} s while {stage.describe()}")
 
         group = options.azure_resource_group or settings.get("AZURE_RESOURCE_GROUP")
         group_note = f"resource group: {group} (given)"
@@ -470,14 +657,16 @@ class Probe:
                 raise _Missing(f"storage account {account} does not exist in subscription "
                                f"{subscription} (or is not visible to these credentials)")
 
-            answer = _wait(options.pool.submit(find), deadline)
+            answer = _wait(options.pool.submit(_with_retries(find, deadline, failed["list"])),
+                           deadline)
             if isinstance(answer, _Missing):
                 raise answer
             if isinstance(answer, TimeoutError):
-                return _unavailable(bucket, timed_out(), (plane_note,))
+                return _unavailable(bucket, timed_out("list"), (plane_note,))
             if isinstance(answer, BaseException):
                 log.debug("listing storage accounts failed", exc_info=answer)
-                failure = classify(answer, "list", MGMT, endpoint, options.timeout)
+                failure = classify(answer, "list", MGMT, endpoint, options.timeout,
+                                   max(1, len(failed["list"])))
                 if failure.kind is UnavailableKind.DENIED:
                     failure = Unavailable(failure.kind, failure.reason + " (or pass "
                                           "--azure-resource-group to skip the search)",
@@ -494,17 +683,20 @@ class Probe:
             "service": lambda: client.blob_services.get_service_properties(group, account),
             "container": lambda: client.blob_containers.get(group, account, container),
         }
-        answers = {name: _wait(options.pool.submit(fn), deadline) for name, fn in calls.items()}
+        futures = {name: options.pool.submit(_with_retries(fn, deadline, failed[name]))
+                   for name, fn in calls.items()}
+        answers = {name: _wait(future, deadline) for name, future in futures.items()}
         for name, answer in answers.items():
             _raise_if_missing(answer, name, account, container, group, subscription)
 
         def fact(name: str, parse: Callable[[Any], Any]) -> Any:
             answer = answers[name]
             if isinstance(answer, TimeoutError):
-                return timed_out()
+                return timed_out(name)
             if isinstance(answer, BaseException):
                 log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
-                return classify(answer, name, MGMT, endpoint, options.timeout)
+                return classify(answer, name, MGMT, endpoint, options.timeout,
+                                max(1, len(failed[name])))
             return parse(answer)
 
         notes = [plane_note, group_note]
@@ -541,11 +733,14 @@ class Probe:
 
         credential: Any = ({"account_name": key.account, "account_key": key.key} if key.key
                            else key.sas)
-        # retry_total=0: the storage SDK's retries would turn a dead endpoint into minutes.
+        # retry_total=0: the storage SDK's retries would turn a dead endpoint into minutes
+        # (gccheck retries itself, within the deadline). Redirects are errors, and every
+        # answer is checked before the SDK reads it (check_blob_answer).
         client = BlobServiceClient(url, credential=credential, retry_total=0,
                                    connection_timeout=options.timeout,
                                    read_timeout=options.timeout,
-                                   connection_verify=self._verify)
+                                   connection_verify=self._verify, permit_redirects=False,
+                                   raw_response_hook=check_blob_answer)
         with self._lock:
             self._blob_clients.setdefault(cache_key, client)
             return self._blob_clients[cache_key]
@@ -579,18 +774,25 @@ class Probe:
             "container": lambda: client.get_container_client(container)
             .get_container_properties(),
         }
-        answers = {name: _wait(options.pool.submit(fn), deadline) for name, fn in calls.items()}
+        failed: dict[str, list[BaseException]] = {name: [] for name in calls}
+        futures = {name: options.pool.submit(_with_retries(fn, deadline, failed[name]))
+                   for name, fn in calls.items()}
+        answers = {name: _wait(future, deadline) for name, future in futures.items()}
         for name, answer in answers.items():
             _raise_if_missing(answer, name, account, container, None, None)
 
         def fact(name: str, parse: Callable[[Any], Any]) -> Any:
             answer = answers[name]
             if isinstance(answer, TimeoutError):
+                if failed[name]:
+                    return _timed_out_after(failed[name], name, DATA, endpoint,
+                                            options.timeout)
                 return Unavailable(UnavailableKind.TIMEOUT,
                                    f"no answer from {endpoint} within {options.timeout:g} s")
             if isinstance(answer, BaseException):
                 log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
-                return classify(answer, name, DATA, endpoint, options.timeout)
+                return classify(answer, name, DATA, endpoint, options.timeout,
+                                max(1, len(failed[name])))
             return parse(answer)
 
         def soft_delete(answer: Any) -> SoftDelete:
@@ -605,6 +807,16 @@ class Probe:
         return BucketFacts(provider=bucket.provider,
                            blob_soft_delete=fact("service", soft_delete),
                            delete_protection=fact("container", protection), notes=notes)
+
+
+def _load_sdk(plane: str, identity: bool) -> None:
+    if plane == MGMT:
+        import azure.mgmt.storage
+
+        if identity:
+            import azure.identity
+    else:
+        import azure.storage.blob  # noqa: F401
 
 
 def _subscription(settings: Settings, options: ProbeOptions) -> str | None:
@@ -626,6 +838,14 @@ def _raise_if_missing(answer: Any, call: str, account: str, container: str,
     if code in ("ResourceNotFound", "StorageAccountNotFound", "ParentResourceNotFound"):
         where = f" in resource group {group}" if group else ""
         raise _Missing(f"storage account {account} does not exist{where}")
+
+
+def _timed_out_after(failed: list[BaseException], call: str, plane: str, endpoint: str,
+                     timeout: float) -> Unavailable:
+    """The deadline passed during a retry: say what the attempts got, not just "no answer"."""
+    said = classify(failed[-1], call, plane, endpoint, timeout, len(failed))
+    return Unavailable(said.kind, f"{said.reason}; gave up at the {timeout:g} s deadline",
+                       said.permission)
 
 
 def _unavailable(bucket: BucketLocation, failure: Unavailable,

@@ -4,6 +4,10 @@ One read-only call, the bucket GET (`storage.buckets.get`), gives every fact: ve
 lifecycle rules, the retention policy, the default event-based hold and the soft delete
 policy. The SDK is imported on first use.
 
+Faults: a 429 or 5xx is retried (at most 3 attempts, honouring Retry-After, never past the
+deadline); a redirect is not followed; a 2xx answer must be a bucket resource, so a proxy's
+HTML page or a truncated body is `unknown`, never read as "versioning disabled".
+
 Credentials: the service account key in the URL (gs://EMAIL:URL-ENCODED-PEM@bucket), else
 GOOGLE_APPLICATION_CREDENTIALS from the settings source, else Application Default
 Credentials. Endpoint: --endpoint-url, else STORAGE_EMULATOR_HOST (settings, then process
@@ -33,10 +37,16 @@ from gccheck.model import (
 from gccheck.probes.interface import ProbeOptions
 
 log = logging.getLogger(__name__)
+# Without --debug (no handler configured) Python would print the SDKs' warnings to stderr;
+# --debug's handler still shows them.
+logging.getLogger("google").addHandler(logging.NullHandler())
 
 PERMISSION = "storage.buckets.get"
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
+MAX_ATTEMPTS = 3
+_RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+_BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
 _NO_CREDENTIALS = ("no Google credentials found (a key in the bucket URL, "
                    "GOOGLE_APPLICATION_CREDENTIALS, workload identity, or "
                    "gcloud auth application-default login)")
@@ -52,6 +62,45 @@ class _Missing(Exception):
 
 class _BadCredentials(Exception):
     """Credentials were given but cannot be used; the message never quotes them."""
+
+
+class MalformedAnswer(Exception):
+    """A 2xx answer that is not the bucket resource the JSON API returns."""
+
+
+class UnexpectedRedirect(Exception):
+    """The endpoint answered with a redirect: the JSON API never redirects a bucket GET."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(str(status))
+        self.status = status
+
+
+def check_answer(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A requests response hook: stop redirects and answers that are not a bucket.
+
+    Runs before requests follows a redirect and before the SDK parses the body.
+    """
+    status = response.status_code
+    if 300 <= status < 400:
+        raise UnexpectedRedirect(status)
+    if 200 <= status < 300:
+        _require_bucket_resource(response.content, response.headers.get("Content-Type", ""))
+    return response
+
+
+def _require_bucket_resource(body: bytes, content_type: str) -> None:
+    import json
+
+    text = body.lstrip()[:200].lower()
+    if "html" in content_type.lower() or text.startswith((b"<!doctype html", b"<html")):
+        raise MalformedAnswer("an HTML page, not a GCS bucket resource")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise MalformedAnswer("not valid JSON (truncated?)") from None
+    if not isinstance(document, dict) or document.get("kind") != "storage#bucket":
+        raise MalformedAnswer("JSON that is not a GCS bucket resource (no kind storage#bucket)")
 
 
 @dataclass(frozen=True)
@@ -106,12 +155,25 @@ def _has_gaierror(exc: BaseException) -> bool:
             or "Temporary failure in name resolution" in text or "NameResolutionError" in text)
 
 
-def classify(exc: BaseException, endpoint: str, timeout: float) -> Unavailable:
+def classify(exc: BaseException, endpoint: str, timeout: float,
+             attempts: int = 1) -> Unavailable:
     """Turn an SDK, google-auth or requests exception into a fact that says why."""
     import requests
     from google.api_core import exceptions as gex
     from google.auth import exceptions as aex
 
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if isinstance(exc, UnexpectedRedirect):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"unexpected redirect (HTTP {exc.status}) from {endpoint}, not "
+                           "followed: is the endpoint right?")
+    if isinstance(exc, MalformedAnswer):
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError
+                  | requests.exceptions.ContentDecodingError):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"malformed or truncated answer from {endpoint} (the connection "
+                           "broke mid-body)")
     if isinstance(exc, gex.Forbidden):
         return Unavailable(UnavailableKind.DENIED,
                            f"access denied: {PERMISSION} is not allowed on this bucket (GCS "
@@ -121,10 +183,12 @@ def classify(exc: BaseException, endpoint: str, timeout: float) -> Unavailable:
                            "the request was not authenticated (HTTP 401): the credentials "
                            "are missing, expired or rejected")
     if isinstance(exc, gex.TooManyRequests):
-        return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by {endpoint} (HTTP 429)")
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"throttled by {endpoint} (HTTP 429{_retry_after_text(exc)}){tries}")
     if isinstance(exc, gex.ServerError):
         return Unavailable(UnavailableKind.UNREACHABLE,
-                           f"server error from {endpoint} (HTTP {exc.code})")
+                           f"server error from {endpoint} (HTTP {exc.code}"
+                           f"{_retry_after_text(exc)}){tries}")
     if isinstance(exc, gex.GoogleAPICallError):
         return Unavailable(UnavailableKind.ERROR,
                            f"unexpected answer from {endpoint} (HTTP {exc.code})")
@@ -149,8 +213,36 @@ def classify(exc: BaseException, endpoint: str, timeout: float) -> Unavailable:
         return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
     if isinstance(exc, _BadCredentials):
         return Unavailable(UnavailableKind.NO_CREDENTIALS, str(exc))
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"unexpected redirect from {endpoint}, not followed: is the "
+                           "endpoint right?")
+    if isinstance(exc, ValueError):  # a body the SDK could not parse
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
     return Unavailable(UnavailableKind.ERROR,
                        f"reading the bucket failed ({type(exc).__name__})")
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked to wait (Retry-After in seconds), if it said."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = str(headers.get("Retry-After", "")).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date, or nothing: use the backoff
+    return seconds if 0 <= seconds < 86400 else None
+
+
+def _retry_after_text(exc: BaseException) -> str:
+    seconds = retry_after(exc)
+    return f", Retry-After {seconds:g} s" if seconds is not None else ""
+
+
+def _retryable(exc: BaseException) -> bool:
+    code = getattr(exc, "code", None)
+    return isinstance(code, int) and code in _RETRIED_STATUS
 
 
 def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
@@ -256,34 +348,61 @@ class Probe:
             client = self._clients.get(key)
         if client is not None:
             return client
+        from google.auth.transport.requests import AuthorizedSession
         from google.cloud import storage
 
         credentials = self._credentials(bucket, settings, endpoint)
         options = {"api_endpoint": endpoint.url} if endpoint.url else None
+        # Our own session, so that answers are checked before the SDK reads them and a
+        # redirect (to another host, or to a login page) is never followed.
+        session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        session.max_redirects = 0
+        session.hooks["response"].append(check_answer)
         # project=None: a bucket GET needs no project, and looking one up may touch the network.
-        client = storage.Client(project=None, credentials=credentials, client_options=options)
+        client = storage.Client(project=None, credentials=credentials, client_options=options,
+                                _http=session)
         with self._lock:
             self._clients.setdefault(key, client)
             return self._clients[key]
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
+        # The deadline starts once the SDK is loaded: loading it is start-up (slow on a busy
+        # machine), not waiting for Google; finding credentials and the request count.
+        import google.auth.transport.requests
+        import google.cloud.storage  # noqa: F401
+
         deadline = time.monotonic() + options.timeout
         endpoint = _endpoint(bucket, settings)
         stage = _Stage()
+        attempts: list[BaseException] = []  # the failed attempts of the call, for messages
 
         def read() -> Any:
             from google.api_core import exceptions as gex
 
             stage.now = "looking for Google credentials"
             client = self._client(bucket, settings, endpoint)
-            stage.now = f"waiting for {endpoint.label}"
-            try:
-                # retry=None: the default retry policy can spend minutes on a dead endpoint.
-                return client.get_bucket(bucket.bucket, timeout=(options.timeout, options.timeout),
-                                         retry=None)
-            except gex.NotFound:
-                raise _Missing() from None
+            while True:
+                stage.now = f"waiting for {endpoint.label}"
+                try:
+                    # retry=None: the SDK's default policy can spend minutes on a dead
+                    # endpoint; this loop retries instead, bounded by attempts and deadline.
+                    return client.get_bucket(bucket.bucket,
+                                             timeout=(options.timeout, options.timeout),
+                                             retry=None)
+                except gex.NotFound:
+                    raise _Missing() from None
+                except gex.GoogleAPICallError as exc:
+                    attempts.append(exc)
+                    if not _retryable(exc) or len(attempts) >= MAX_ATTEMPTS:
+                        raise
+                    wait = max(_BACKOFF * 2 ** (len(attempts) - 1), retry_after(exc) or 0.0)
+                    # A wait that ends past the deadline cannot give an answer in time.
+                    if time.monotonic() + wait >= deadline:
+                        raise
+                    stage.now = (f"waiting {wait:g} s to retry {endpoint.label} (attempt "
+                                 f"{len(attempts)} got HTTP {exc.code})")
+                    time.sleep(wait)
 
         future = options.pool.submit(read)
         try:
@@ -295,16 +414,28 @@ class Probe:
         except TimeoutError:
             failure = Unavailable(UnavailableKind.TIMEOUT,
                                   f"no answer within {options.timeout:g} s while {stage.now}")
+            if attempts:
+                failure = _timed_out_after(attempts[-1], endpoint.label, options.timeout,
+                                           len(attempts))
             return _unavailable(bucket, failure)
         except Exception as exc:
             log.debug("GCS bucket GET for %s failed", bucket.masked_url, exc_info=exc)
-            return _unavailable(bucket, classify(exc, endpoint.label, options.timeout))
+            return _unavailable(bucket, classify(exc, endpoint.label, options.timeout,
+                                                 max(1, len(attempts))))
         versioning = (VersioningState.ENABLED if answer.versioning_enabled
                       else VersioningState.DISABLED)
         rules = tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(answer.lifecycle_rules))
         return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=rules,
                            delete_protection=_protection(answer),
                            notes=_notes(answer, endpoint))
+
+
+def _timed_out_after(last: BaseException, endpoint: str, timeout: float,
+                     attempts: int) -> Unavailable:
+    """The deadline passed during a retry: say what the attempts got, not just "no answer"."""
+    said = classify(last, endpoint, timeout, attempts)
+    return Unavailable(said.kind, f"{said.reason}; gave up at the {timeout:g} s deadline",
+                       said.permission)
 
 
 def _unavailable(bucket: BucketLocation, failure: Unavailable) -> BucketFacts:
