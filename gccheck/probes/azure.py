@@ -57,6 +57,14 @@ PERMISSIONS = {
     "service": "Microsoft.Storage/storageAccounts/blobServices/read",
     "container": "Microsoft.Storage/storageAccounts/blobServices/containers/read",
 }
+# Data-plane call -> what an account SAS must grant for it (the account key allows everything).
+SAS_GRANTS = {
+    "service": "account SAS with ss=b, srt=s, sp=r",
+    "container": "account SAS with ss=b, srt=c, sp=r",
+}
+# What the Blob service answers when a SAS does not cover a request.
+_SAS_REFUSALS = frozenset({"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
+                           "AuthorizationServiceMismatch"})
 DEFAULT_ARM = "https://management.azure.com"
 MAX_ATTEMPTS = 3
 _RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -243,6 +251,9 @@ def account_key(bucket: BucketLocation, settings: Settings) -> AccountKey | None
         parts = parse_connection_string(text)
         named = parts.get("accountname", _DEV_ACCOUNT if parts.get(
             "usedevelopmentstorage", "").lower() == "true" else "")
+        if not named and parts.get("blobendpoint"):
+            # A SAS connection string names no account: its blob endpoint does.
+            named = _account_of_endpoint(parts["blobendpoint"])
         if named.lower() != account.lower():
             return None  # a connection string for another account: not W&B's key for this one
         endpoint = parts.get("blobendpoint")
@@ -264,6 +275,16 @@ def _is_local(host: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _account_of_endpoint(endpoint: str) -> str:
+    """The account a blob endpoint belongs to: the first path segment of a local (Azurite)
+    endpoint, else the first DNS label (account.blob.core.windows.net)."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+    host = parts.hostname or ""
+    if _is_local(host):
+        return parts.path.strip("/").split("/")[0]
+    return host.split(".")[0]
 
 
 def account_url(account: str, endpoint: str | None) -> str:
@@ -395,6 +416,10 @@ def classify(exc: BaseException, call: str, plane: str, endpoint: str,
                 return Unavailable(UnavailableKind.DENIED,
                                    f"access denied ({code or 'HTTP 403'}): {permission} is not "
                                    "allowed", permission)
+            if code in _SAS_REFUSALS and call in SAS_GRANTS:
+                return Unavailable(UnavailableKind.DENIED,
+                                   f"the SAS does not allow this request ({code}): it needs an "
+                                   f"{SAS_GRANTS[call]}", SAS_GRANTS[call])
             return Unavailable(UnavailableKind.DENIED,
                                f"the storage account refused the request ({code or 'HTTP 403'}): "
                                "a firewall or network rule, or a SAS without this permission?")
