@@ -14,7 +14,6 @@ Concurrency model (the fleet audit's promises):
 from __future__ import annotations
 
 import heapq
-import logging
 import queue
 import threading
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from gccheck import __version__
 from gccheck.bucket_url import BucketLocation, parse_bucket_url
 from gccheck.concurrency import DaemonPool
+from gccheck.debuglog import debug
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
 from gccheck.matrix import HostingType, Matrix
@@ -43,8 +43,6 @@ from gccheck.probes.interface import ProbeOptions
 from gccheck.rules import Context, evaluate, needs_probe
 from gccheck.sources import source_for
 from gccheck.target import TargetSpec
-
-log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 32
 # Calls stuck on a dead socket keep their thread after their target was given up on (until the
@@ -127,7 +125,7 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
                 facts = probe.probe(bucket, prepared.settings,
                                     probe_options(prepared.spec, pool))
             except Exception as exc:  # a probe bug must not hide the other verdicts
-                log.debug("probe crashed", exc_info=True)
+                debug(__name__, "probe crashed", exc_info=True)
                 facts = _crashed(bucket, exc)
     results = evaluate(Context(matrix, prepared.hosting, prepared.settings, bucket, facts))
     notes: list[str] = []
@@ -237,7 +235,7 @@ class _Workers:
             try:
                 outcome: TargetReport | BaseException = job.run(self.probes, self.pool)
             except BaseException as exc:  # handed to the scheduler, which reports it
-                log.debug("target %s failed", job.spec.name, exc_info=True)
+                debug(__name__, "target %s failed", job.spec.name, exc_info=True)
                 outcome = exc
             self.events.put((index, 0.0, outcome))
             with self._lock:
@@ -278,7 +276,7 @@ def _schedule(jobs: Sequence[_Job], concurrency: int, probes: ProbeRegistry,
                 while deadlines and deadlines[0][0] <= now:
                     _, index = heapq.heappop(deadlines)
                     if reports[index] is None:
-                        log.debug("giving up on target %s", jobs[index].spec.name)
+                        debug(__name__, "giving up on target %s", jobs[index].spec.name)
                         finish(index, jobs[index].gave_up())
                         workers.replace_one()
                 continue

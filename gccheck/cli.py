@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,33 +26,12 @@ class RunState:
     debug: bool = False
 
 
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redactor.redact(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            record.exc_text = self.redactor.redact(
-                "".join(traceback.format_exception(*record.exc_info)))
-            record.exc_info = None
-        return True
-
-
 def _setup_logging(state: RunState, debug: bool) -> None:
     state.debug = state.debug or debug
-    if not state.debug:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RedactingFilter(state.redactor))
-    handler.setFormatter(logging.Formatter("gccheck debug: %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG)
-    for noisy in ("botocore", "urllib3", "azure", "google", "kubernetes"):
-        logging.getLogger(noisy).setLevel(logging.INFO)
+    if state.debug:
+        from gccheck.debuglog import configure
+
+        configure(state.redactor)
 
 
 def _state() -> RunState:
@@ -277,6 +254,8 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except Exception as exc:
         if state.debug:
+            import traceback
+
             click.echo(state.redactor.redact(traceback.format_exc()), err=True)
         click.echo(f"gccheck: internal error ({type(exc).__name__}); this is a bug, run with "
                    "--debug for details", err=True)

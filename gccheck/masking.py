@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -78,20 +79,53 @@ def _variants(secret: str) -> set[str]:
     return {v for v in found if len(v) >= _MIN_SECRET_LEN}
 
 
+def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching any of `words`, longest first, built as a trie.
+
+    A plain alternation is scanned alternative by alternative at every position; an audit can
+    hold thousands of secrets, so the alternatives share their prefixes instead.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict[str, Any]) -> str:
+        parts: list[str] = []
+        # Follow single-child chains without recursion (PEM keys are 1,700 characters long).
+        while len(node) == 1 and "" not in node:
+            ch, node = next(iter(node.items()))
+            parts.append(re.escape(ch))
+        branches = [re.escape(ch) + build(child) for ch, child in node.items() if ch != ""]
+        if branches:
+            body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+            # Greedy '?': the longer secret wins over one that ends here.
+            parts.append(f"(?:{body})?" if "" in node else body)
+        return "".join(parts)
+
+    return re.compile(build(trie))
+
+
 class Redactor:
     """Hides known secret values and secret-shaped text in anything gccheck prints."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str | None) -> None:
         """Remember a secret (and its URL-encoded and base64 forms) to hide from now on."""
         if secret and len(secret.strip()) >= _MIN_SECRET_LEN:
+            before = len(self._secrets)
             self._secrets |= _variants(secret)
             if secret != secret.strip():
                 self._secrets |= _variants(secret.strip())
+            if len(self._secrets) != before:
+                self._pattern = None
 
     def add_settings(self, values: Mapping[str, str | None]) -> None:
         """Remember the values of every secret-named variable, and secrets inside URLs."""
@@ -106,10 +140,10 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """The text with every known secret and secret-shaped substring replaced by ***."""
-        # Longest first, so that a secret containing another is hidden whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
+        if self._secrets:
+            if self._pattern is None:
+                self._pattern = _trie_pattern(self._secrets)
+            text = self._pattern.sub(MASK, text)
         text = mask_url(text)
         for shape in _SHAPES:
             text = shape.sub(lambda m: f"{m.group(1)}{MASK}", text)

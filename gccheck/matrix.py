@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from gccheck.errors import InputError
 from gccheck.files import load_yaml
 
 # In an installed wheel the file sits inside the package; in a checkout, at the repo root.
-_PACKAGED = "matrix.yaml"
+_PACKAGED = Path(__file__).resolve().parent / "matrix.yaml"
 _CHECKOUT = Path(__file__).resolve().parent.parent / "matrix.yaml"
 
 
@@ -57,10 +56,7 @@ class Matrix:
 
 def default_matrix_path() -> Path:
     """The matrix.yaml shipped with gccheck."""
-    packaged = resources.files("gccheck").joinpath(_PACKAGED)
-    if packaged.is_file():
-        return Path(str(packaged))
-    return _CHECKOUT
+    return _PACKAGED if _PACKAGED.is_file() else _CHECKOUT
 
 
 class _Reader:

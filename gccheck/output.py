@@ -12,6 +12,15 @@ from gccheck.errors import InputError
 from gccheck.masking import Redactor
 
 
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write via a temporary file in the same folder and rename: readers never see half."""
     target = Path(path)
@@ -21,6 +30,9 @@ def write_atomic(path: str | Path, text: str) -> None:
     except OSError as exc:
         raise InputError(f"--output {target}: cannot write ({exc.strerror or exc})") from None
     try:
+        # mkstemp makes the file 0600; give it the mode a plain open() would have (or the
+        # replaced file's), so that e.g. node_exporter can read a .prom file.
+        os.chmod(tmp, _mode_for(target))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, target)

@@ -201,3 +201,20 @@ def test_secrets_never_appear_in_any_format(moto_server: S3Server, tmp_path: Pat
                           quote(AZURE_KEY, safe="")) for o in outputs if s in o]
     assert leaked == []
     assert any("***" in o for o in outputs)
+
+
+def test_output_file_gets_the_usual_mode(tmp_path: Path, gccheck_inproc: Any) -> None:
+    import os
+    import stat
+
+    out = tmp_path / "report.json"
+    old = os.umask(0o022)
+    try:
+        gccheck_inproc("check", "--hosting", "shared-cloud", "--format", "json", "--output",
+                       str(out))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    out.chmod(0o640)
+    gccheck_inproc("check", "--hosting", "shared-cloud", "--format", "json", "--output", str(out))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640

@@ -1,0 +1,47 @@
+"""Debug logging without importing `logging` at start-up (it costs ~10 ms of a 0.15 s budget).
+
+`--debug` configures logging (with a redacting filter); until then these calls only import
+logging on the rare paths that log.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
+
+    from gccheck.masking import Redactor
+
+
+def debug(name: str, message: str, *args: Any, exc_info: bool = False) -> None:
+    """logging.getLogger(name).debug(...), importing logging only now."""
+    import logging
+
+    logging.getLogger(name).debug(message, *args, exc_info=exc_info)
+
+
+def configure(redactor: Redactor) -> None:
+    """Send debug logs to stderr, every line through the run's redactor."""
+    import logging
+
+    class RedactingFilter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg = redactor.redact(record.getMessage())
+            record.args = None
+            if record.exc_info:
+                record.exc_text = redactor.redact(
+                    "".join(traceback.format_exception(*record.exc_info)))
+                record.exc_info = None
+            return True
+
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("gccheck debug: %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG)
+    for noisy in ("botocore", "urllib3", "azure", "google", "kubernetes", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
