@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gccheck import __version__
 from gccheck.bucket_url import BucketLocation, parse_bucket_url
@@ -127,7 +127,12 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
             except Exception as exc:  # a probe bug must not hide the other verdicts
                 debug(__name__, "probe crashed", exc_info=True)
                 facts = _crashed(bucket, exc)
-    results = evaluate(Context(matrix, prepared.hosting, prepared.settings, bucket, facts))
+    context = Context(matrix, prepared.hosting, prepared.settings, bucket, facts)
+    bucket_setting = prepared.settings.values.get("BUCKET")
+    if bucket is None and bucket_setting is not None and bucket_setting.unresolved:
+        context = replace(context, no_bucket_reason=(
+            f"BUCKET cannot be read ({bucket_setting.origin}): {bucket_setting.unresolved}"))
+    results = evaluate(context)
     notes: list[str] = []
     if bucket is not None and not prepared.spec.bucket and "BUCKET" in prepared.settings.values:
         notes.append(f"bucket from {prepared.settings.values['BUCKET'].origin}")

@@ -155,3 +155,19 @@ def test_advisories_are_advisory_kind_and_never_fail() -> None:
     out = evaluate(ctx)
     advisories = [r for r in out if r.kind is Kind.ADVISORY]
     assert advisories and all(r.status in (Status.PASS, Status.WARN) for r in advisories)
+
+
+def test_unresolved_bucket_setting_says_why_there_is_no_bucket() -> None:
+    from gccheck.audit import Prepared, check_prepared
+    from gccheck.concurrency import DaemonPool
+    from gccheck.probes import ProbeRegistry
+    from gccheck.target import TargetSpec
+
+    settings = Settings("values", {"BUCKET": Setting(
+        "BUCKET", None, "wandb-cr.yaml: spec.objectStore", unresolved="a managed object store")})
+    prepared = Prepared(TargetSpec("w", "on-prem"), MATRIX.hosting_types["on-prem"], settings,
+                        None)
+    report = check_prepared(prepared, MATRIX, ProbeRegistry(), DaemonPool(1))
+    versioning = next(r for r in report.results if r.id == "bucket-versioning")
+    assert versioning.status is Status.UNKNOWN
+    assert "BUCKET cannot be read (wandb-cr.yaml: spec.objectStore)" in versioning.summary
