@@ -23,6 +23,7 @@ and x-ms-request-id), so a proxy's HTML page or a truncated body is `unknown`, n
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import socket
 import threading
@@ -136,8 +137,6 @@ def check_blob_answer(pipeline_response: Any) -> None:
 
 def check_arm_answer(response: Any) -> None:
     """Management plane: a 2xx must be an ARM resource (id + properties) or a list (value)."""
-    import json
-
     status = response.status_code
     if 300 <= status < 400:
         raise UnexpectedRedirect(status)
@@ -462,7 +461,8 @@ def classify(exc: BaseException, call: str, plane: str, endpoint: str,
                                f"no answer from {endpoint} within {timeout:g} s")
         return Unavailable(UnavailableKind.UNREACHABLE,
                            f"the connection to {endpoint} broke before an answer")
-    if isinstance(exc, ValueError | aex.DeserializationError):  # a body the SDK could not parse
+    # A body the SDK could not parse (answers are checked first; this is the fallback).
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | aex.DeserializationError):
         return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
     return Unavailable(UnavailableKind.ERROR, f"{call} failed ({type(exc).__name__})")
 

@@ -16,6 +16,7 @@ environment), with anonymous credentials as the SDK does for emulators.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -90,8 +91,6 @@ def check_answer(response: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _require_bucket_resource(body: bytes, content_type: str) -> None:
-    import json
-
     text = body.lstrip()[:200].lower()
     if "html" in content_type.lower() or text.startswith((b"<!doctype html", b"<html")):
         raise MalformedAnswer("an HTML page, not a GCS bucket resource")
@@ -217,7 +216,7 @@ def classify(exc: BaseException, endpoint: str, timeout: float,
         return Unavailable(UnavailableKind.ERROR,
                            f"unexpected redirect from {endpoint}, not followed: is the "
                            "endpoint right?")
-    if isinstance(exc, ValueError):  # a body the SDK could not parse
+    if isinstance(exc, json.JSONDecodeError):  # a body the SDK could not parse
         return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
     return Unavailable(UnavailableKind.ERROR,
                        f"reading the bucket failed ({type(exc).__name__})")
