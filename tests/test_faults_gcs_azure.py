@@ -292,3 +292,46 @@ def test_the_probe_returns_at_its_deadline(plane: str, tmp_path: Path) -> None:
         assert isinstance(fact, Unavailable), fact
         assert fact.kind in (UnavailableKind.TIMEOUT, UnavailableKind.UNREACHABLE), fact
         assert elapsed < timeout + 0.5, (fault, elapsed)
+
+
+# ---- in an audit, the other deployments are unaffected ----------------------------------------------
+
+
+def test_faulty_deployments_do_not_change_or_delay_a_healthy_one(tmp_path: Path) -> None:
+    from cloud_servers import gcs_emulator
+
+    with ExitStack() as stack:
+        gcs = stack.enter_context(gcs_emulator())
+        healthy = gcs.bucket("wandb-healthy", versioning={"enabled": True})
+        port = stack.enter_context(silent_port())
+        busy = stack.enter_context(fault_server("503", flavor="azure"))
+        slow_arm = stack.enter_context(fault_server("slow", delay=TIMEOUT + 3, flavor="arm",
+                                                    tls_dir=tmp_path))
+        fleet = {"defaults": {"hosting": "on-prem", "timeout": TIMEOUT, "env": GC_ON},
+                 "deployments": [
+                     {"name": "healthy", "bucket": f"gs://{healthy}",
+                      "env": {"STORAGE_EMULATOR_HOST": gcs.endpoint}},
+                     {"name": "gcs-silent", "bucket": "gs://wandb-faults",
+                      "env": {"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}"}},
+                     {"name": "azure-busy", "bucket": f"az://:{quote(KEY, safe='')}@acct/wandb",
+                      "azure-blob-endpoint": busy.url},
+                     {"name": "azure-slow-arm", "bucket": "az://acct/wandb",
+                      "azure-plane": "mgmt", "azure-subscription": SUBSCRIPTION,
+                      "azure-resource-group": "rg-wandb", "azure-arm-endpoint": slow_arm.url}]}
+        path = tmp_path / "fleet.yaml"
+        path.write_text(json.dumps(fleet))
+        started = time.monotonic()
+        run = run_gccheck("audit", str(path), "--format", "json", "--quiet",
+                          env={**fake_azure_cli(tmp_path / "az"),
+                               "REQUESTS_CA_BUNDLE": str(slow_arm.ca_path)})
+        elapsed = time.monotonic() - started
+    assert "Traceback" not in run.err, run.err
+    assert run.code == 3, run  # the worst deployment: unknown
+    targets = {t["name"]: {r["id"]: r for r in t["results"]}
+               for t in json.loads(run.out)["targets"]}
+    assert targets["healthy"]["bucket-versioning"]["status"] == "pass"
+    assert f"within {TIMEOUT:g} s" in targets["gcs-silent"]["bucket-versioning"]["summary"]
+    assert "server error" in targets["azure-busy"]["blob-soft-delete"]["summary"]
+    assert f"within {TIMEOUT:g} s" in targets["azure-slow-arm"]["blob-soft-delete"]["summary"]
+    # Concurrently: the whole audit takes one deadline, not one per faulty deployment.
+    assert elapsed < BOUND, elapsed

@@ -1,11 +1,11 @@
 """gccheck only reads, on GCS and on both Azure planes, and only what the README says it reads.
 
-Every request `gccheck check` sends is recorded by a real server in its path: a recording proxy
-in front of the GCS emulator and in front of Azurite, and the local ARM server itself. Each
-request must be a read (GET/HEAD), must be recognised as a named API operation, and the set of
-operations must equal the one the README's Permissions table lists for that provider/plane (the
-table is parsed here, so an operation missing from it fails this test). The README's permission
-for each operation must be the one the probe names when it is denied.
+Every request `gccheck check` and `gccheck audit` send is recorded by a real server in its path:
+a recording proxy in front of the GCS emulator and in front of Azurite, and the local ARM
+server itself. Each request must be a read (GET/HEAD), must be recognised as a named API
+operation, and the set of operations must equal the one the README's Permissions table lists
+for that provider/plane (the table is parsed here, so an operation missing from it fails this
+test). The README's permission for each operation must be the one the probe names when denied.
 """
 
 from __future__ import annotations
@@ -258,3 +258,34 @@ def test_an_unlisted_operation_or_a_write_fails_the_proof() -> None:
                             blob_operation)
     with pytest.raises(AssertionError, match="missing from the README"):
         assert_reads_listed(GCS, [("GET", "/storage/v1/b/x/iam/testPermissions")], gcs_operation)
+
+
+# ---- gccheck audit: the same reads, for every deployment ------------------------------------------
+
+
+def test_audit_only_reads_the_listed_operations(gcs: GcsEmulator, blob: Azurite, arm: ArmServer,
+                                                tmp_path: Path) -> None:
+    name = gcs.bucket("wandb-readonly-audit", versioning={"enabled": True})
+    key = blob.keys[ACCOUNT]
+    with recording_proxy(gcs.endpoint) as gcs_proxy, recording_proxy(blob.endpoint) as blob_proxy:
+        fleet = {"defaults": {"hosting": "on-prem", "timeout": 5,
+                              "env": {"GORILLA_ARTIFACT_GC_ENABLED": "true"}},
+                 "deployments": [
+                     {"name": "gcs", "bucket": f"gs://{name}",
+                      "env": {"STORAGE_EMULATOR_HOST": gcs_proxy.url}},
+                     {"name": "azure-data", "bucket": f"az://:{quote(key, safe='')}@{ACCOUNT}/wandb",
+                      "azure-blob-endpoint": blob_proxy.url},
+                     {"name": "azure-mgmt", "bucket": "az://wandbro/wandb", "azure-plane": "mgmt",
+                      "azure-subscription": arm.state.subscription,
+                      "azure-arm-endpoint": arm.url}]}
+        path = tmp_path / "fleet.yaml"
+        path.write_text(json.dumps(fleet))  # JSON is YAML
+        arm.server.requests.clear()
+        run = run_gccheck("audit", str(path), "--format", "json", "--quiet",
+                          env={**fake_azure_cli(tmp_path), "REQUESTS_CA_BUNDLE": arm.ca_path})
+    assert run.code == 0, run
+    assert {t["name"] for t in json.loads(run.out)["targets"]} == {"gcs", "azure-data",
+                                                                    "azure-mgmt"}
+    assert_reads_listed(GCS, gcs_proxy.requests, gcs_operation)
+    assert_reads_listed(AZURE_DATA, blob_proxy.requests, blob_operation)
+    assert_reads_listed(AZURE_MGMT, arm.server.requests, arm_operation)
