@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -263,29 +265,37 @@ def test_an_unlisted_operation_or_a_write_fails_the_proof() -> None:
 # ---- gccheck audit: the same reads, for every deployment ------------------------------------------
 
 
-def test_audit_only_reads_the_listed_operations(gcs: GcsEmulator, blob: Azurite, arm: ArmServer,
+def test_audit_only_reads_the_listed_operations(gcs: GcsEmulator, arm: ArmServer,
+                                                request: pytest.FixtureRequest,
                                                 tmp_path: Path) -> None:
+    try:
+        blob: Azurite | None = request.getfixturevalue("blob")
+    except pytest.skip.Exception:  # no Azurite here: the other planes are still checked
+        blob = None
     name = gcs.bucket("wandb-readonly-audit", versioning={"enabled": True})
-    key = blob.keys[ACCOUNT]
-    with recording_proxy(gcs.endpoint) as gcs_proxy, recording_proxy(blob.endpoint) as blob_proxy:
+    with ExitStack() as stack:
+        gcs_proxy = stack.enter_context(recording_proxy(gcs.endpoint))
+        deployments: list[dict[str, Any]] = [
+            {"name": "gcs", "bucket": f"gs://{name}",
+             "env": {"STORAGE_EMULATOR_HOST": gcs_proxy.url}},
+            {"name": "azure-mgmt", "bucket": "az://wandbro/wandb", "azure-plane": "mgmt",
+             "azure-subscription": arm.state.subscription, "azure-arm-endpoint": arm.url}]
+        if blob is not None:
+            blob_proxy = stack.enter_context(recording_proxy(blob.endpoint))
+            key = quote(blob.keys[ACCOUNT], safe="")
+            deployments.append({"name": "azure-data", "bucket": f"az://:{key}@{ACCOUNT}/wandb",
+                                "azure-blob-endpoint": blob_proxy.url})
         fleet = {"defaults": {"hosting": "on-prem", "timeout": 5,
                               "env": {"GORILLA_ARTIFACT_GC_ENABLED": "true"}},
-                 "deployments": [
-                     {"name": "gcs", "bucket": f"gs://{name}",
-                      "env": {"STORAGE_EMULATOR_HOST": gcs_proxy.url}},
-                     {"name": "azure-data", "bucket": f"az://:{quote(key, safe='')}@{ACCOUNT}/wandb",
-                      "azure-blob-endpoint": blob_proxy.url},
-                     {"name": "azure-mgmt", "bucket": "az://wandbro/wandb", "azure-plane": "mgmt",
-                      "azure-subscription": arm.state.subscription,
-                      "azure-arm-endpoint": arm.url}]}
+                 "deployments": deployments}
         path = tmp_path / "fleet.yaml"
         path.write_text(json.dumps(fleet))  # JSON is YAML
         arm.server.requests.clear()
         run = run_gccheck("audit", str(path), "--format", "json", "--quiet",
                           env={**fake_azure_cli(tmp_path), "REQUESTS_CA_BUNDLE": arm.ca_path})
     assert run.code == 0, run
-    assert {t["name"] for t in json.loads(run.out)["targets"]} == {"gcs", "azure-data",
-                                                                    "azure-mgmt"}
+    assert [t["name"] for t in json.loads(run.out)["targets"]] == [d["name"] for d in deployments]
     assert_reads_listed(GCS, gcs_proxy.requests, gcs_operation)
-    assert_reads_listed(AZURE_DATA, blob_proxy.requests, blob_operation)
     assert_reads_listed(AZURE_MGMT, arm.server.requests, arm_operation)
+    if blob is not None:
+        assert_reads_listed(AZURE_DATA, blob_proxy.requests, blob_operation)
