@@ -77,7 +77,7 @@ class Scenario:
     args: tuple[str, ...]
     env: dict[str, str]
     secrets: tuple[str, ...]  # each is looked for in all its forms()
-    code: int  # 3: an unknown verdict (the error path ended as a fact); 2: input error
+    code: int  # 3: unknown (the error path ended as a fact); 1: a failure; 2: input error
     pieces: tuple[str, ...] = ()  # looked for as they are (PEM body lines)
     expect: str = ""  # a word the report must contain, so the run is not vacuous
 
@@ -121,6 +121,14 @@ def build(tmp: Path, gcs_url: str, blob_url: str, token_url: str, arm_url: str,
     env_conn.write_text(f"BUCKET=az://{ACCOUNT}/wandb\nGORILLA_ARTIFACT_GC_ENABLED=true\n"
                         f'AZURE_STORAGE_CONNECTION_STRING="{connection}"\n')
     az_url = f"az://:{quote(PLANTED_KEY, safe='')}@{ACCOUNT}/wandb"
+    # Secrets already encoded, where gccheck reads and reports values: a near-miss name of
+    # the GC variable, and the GC variable itself (a paste gone wrong).
+    env_encoded = tmp / "encoded.env"
+    env_encoded.write_text(
+        f"BUCKET={az_url}\n"
+        f"GORILLA_ARTIFACTS_GC_ENABLED={base64.b64encode(PLANTED_KEY.encode()).decode()}\n"
+        f"GORILLA_ARTIFACT_GC_ENABLED={quote(connection, safe='')}\n"
+        f"GORILLA_GLUE_ARTIFACT_GC_ENABLED={base64.b64encode(PEM.encode()).decode()}\n")
     gs_url = f"gs://{quote(EMAIL, safe='')}:{pem_q}@wandb-secrets"
     common = ("--hosting", "on-prem", "--timeout", "3")
     pem_secret = (PEM, PEM.strip())
@@ -168,6 +176,10 @@ def build(tmp: Path, gcs_url: str, blob_url: str, token_url: str, arm_url: str,
         Scenario("azure-url-key-unreachable",
                  (*common, "--bucket", az_url, "--azure-blob-endpoint", dead),
                  dict(GC_ON), (PLANTED_KEY,), 3, (), "could not connect"),
+        # Secrets pre-encoded in values gccheck judges and names.
+        Scenario("azure-encoded-values", (*common, "--env-file", str(env_encoded),
+                                          "--azure-blob-endpoint", dead),
+                 {}, (PLANTED_KEY, connection, PEM), 1, tuple(PEM_LINES), "not shown"),
         # Azure: malformed URLs with the key in them.
         Scenario("azure-malformed-url", (*common, "--bucket", az_url.replace("/wandb", "")),
                  dict(GC_ON), (PLANTED_KEY,), 2, (), "invalid bucket URL"),
@@ -187,7 +199,8 @@ NAMES = ["gcs-url-key-token-unreachable", "gcs-url-key-unreadable", "gcs-env-fil
          "gcs-key-file-rejected", "gcs-malformed-url", "gcs-wrong-scheme",
          "azure-url-key-rejected", "azure-env-file-key-rejected",
          "azure-env-file-connection-string", "azure-process-env-connection-string",
-         "azure-sas-unreachable", "azure-url-key-unreachable", "azure-malformed-url",
+         "azure-sas-unreachable", "azure-url-key-unreachable", "azure-encoded-values",
+         "azure-malformed-url",
          "azure-wrong-scheme", "azure-mgmt-token-rejected"]
 CASES = [f"{name}/{fmt}" for name in NAMES for fmt in FORMATS]
 
