@@ -3,8 +3,9 @@
 Each also records the requests it receives (method, path), for read-only proofs.
 
 `flavor` picks the shape of the answers: "s3" (XML errors, the default), "gcs" (the JSON API's
-error objects), "azure" (the Blob service's XML errors with x-ms-error-code) or "arm" (Azure
-Resource Manager's JSON errors). Modes mean the same thing in every flavor.
+error objects), "azure" (the Blob service's XML errors with x-ms-error-code), "arm" (Azure
+Resource Manager's JSON errors) or "k8s" (the Kubernetes API's `Status` objects). Modes mean the
+same thing in every flavor.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ MODES = ("500", "503", "slowdown", "429", "garbage", "html", "truncated", "redir
 # document asked for (a health check's {"status": "ok"}, another XML document); "502html" is
 # a load balancer's error page in front of the service.
 EXTRA_MODES = ("wrongdoc", "502html")
-FLAVORS = ("s3", "gcs", "azure", "arm")
+FLAVORS = ("s3", "gcs", "azure", "arm", "k8s")
 
 _CONTENT_TYPE = {"s3": "application/xml", "gcs": "application/json; charset=UTF-8",
-                 "azure": "application/xml", "arm": "application/json; charset=utf-8"}
+                 "azure": "application/xml", "arm": "application/json; charset=utf-8",
+                 "k8s": "application/json"}
 
 
 def _error(flavor: str, status: int, code: str, message: str) -> tuple[bytes, dict[str, str]]:
@@ -42,6 +44,10 @@ def _error(flavor: str, status: int, code: str, message: str) -> tuple[bytes, di
         return json.dumps(body).encode(), {}
     if flavor == "arm":
         return json.dumps({"error": {"code": code, "message": message}}).encode(), {}
+    if flavor == "k8s":
+        return json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                           "status": "Failure", "message": message, "reason": code,
+                           "code": status}).encode(), {}
     xml = S3_ERROR.format(code=code, message=message).encode()
     return xml, ({"x-ms-error-code": code} if flavor == "azure" else {})
 
@@ -50,11 +56,13 @@ def _error(flavor: str, status: int, code: str, message: str) -> tuple[bytes, di
 _TRUNCATED = {"s3": b"<?xml version='1.0'?><VersioningConfiguration><Sta",
               "gcs": b'{"kind": "storage#bucket", "name": "wandb", "versioning": {"enab',
               "azure": b"<?xml version='1.0' encoding='utf-8'?><StorageServiceProperties><Dele",
-              "arm": b'{"id": "/subscriptions/x", "properties": {"deleteRetentionPol'}
+              "arm": b'{"id": "/subscriptions/x", "properties": {"deleteRetentionPol',
+              "k8s": b'{"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"nam'}
 _WRONG_DOC = {"s3": b"<?xml version='1.0'?><Status>ok</Status>",
               "gcs": b'{"status": "ok"}',
               "azure": b"<?xml version='1.0' encoding='utf-8'?><Status>ok</Status>",
-              "arm": b'{"status": "ok"}'}
+              "arm": b'{"status": "ok"}',
+              "k8s": b'{"status": "ok"}'}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,7 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif mode == "503":
             self._send(503, *_error(flavor, 503, "ServiceUnavailable", "down"))
         elif mode == "slowdown":  # the service's own way of saying "back off"
-            code = {"gcs": "rateLimitExceeded", "azure": "ServerBusy", "arm": "ServerBusy"}
+            code = {"gcs": "rateLimitExceeded", "azure": "ServerBusy", "arm": "ServerBusy",
+                    "k8s": "ServiceUnavailable"}
             body, headers = _error(flavor, 503, code[flavor], "slow down")
             self._send(503, body, {**headers, **retry_after})
         elif mode == "429":

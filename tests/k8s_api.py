@@ -5,6 +5,11 @@ Deployments and StatefulSets (get, and list with a labelSelector), ConfigMaps an
 (get), `Status` bodies for 401/403/404, and optional delays. Objects are plain dicts shaped like
 `kubectl get -o json` output; `write_kubeconfig` writes a real kubeconfig file that points the
 client at the server.
+
+For read-only and least-privilege proofs it also records every request as (method, path), answers
+any write with 405, and can enforce RBAC: with `allowed` set to (verb, API group, resource)
+triples, any other request gets the API server's 403 `Status`, worded as RBAC words it.
+`failures` makes one resource answer an error status (for faults after the workload was read).
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ class KubeAPI:
     require_token: bool = True
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every request, with its method: (method, path?query).
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    # RBAC: the (verb, API group, resource) triples the caller holds; None allows everything.
+    allowed: set[tuple[str, str, str]] | None = None
+    # resource -> HTTP status every request for it gets (Status body), with `retry_after`.
+    failures: dict[str, int] = field(default_factory=dict)
+    retry_after: str | None = None
 
     def add(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         kind = obj["kind"]
@@ -55,6 +67,31 @@ class KubeAPI:
 
     def forbid(self, resource: str, namespace: str, name: str = "*") -> None:
         self.forbidden.add((resource, namespace, name))
+
+    def operations(self) -> list[str]:
+        """Every recorded request as an RBAC-style operation: `get deployments`, `list
+        secrets`, `watch ...`; anything that is not a GET of a known resource as `METHOD path`."""
+        with self.lock:
+            calls = list(self.calls)
+        return [operation(method, path) for method, path in calls]
+
+
+def operation(method: str, path: str) -> str:
+    """The RBAC verb and resource of a request, as the API server would authorize it."""
+    parts = urlsplit(path)
+    match = _PATH.match(parts.path)
+    if method != "GET" or not match or match.group(3) not in RESOURCES:
+        return f"{method} {path}"
+    return f"{_verb(method, match.group(4), parts.query)} {match.group(3)}"
+
+
+def _verb(method: str, name: str | None, query: str) -> str:
+    if method != "GET":
+        return {"POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}.get(method, method.lower())
+    if parse_qs(query).get("watch", ["false"])[0].lower() in ("true", "1"):
+        return "watch"
+    return "get" if name else "list"
 
 
 def deployment(name: str, namespace: str = "wandb", *, containers: list[dict[str, Any]],
@@ -88,6 +125,27 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
             "message": message, "reason": reason, "code": code}
 
 
+_REASONS = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+            504: "Timeout"}
+
+
+def _group(resource: str) -> str:
+    return "apps" if RESOURCES[resource][1] == "/apis/apps/v1" else ""
+
+
+def forbidden_status(verb: str, group: str, resource: str, namespace: str,
+                     name: str | None, user: str = "system:serviceaccount:wandb-ops:gccheck"
+                     ) -> dict[str, Any]:
+    """The 403 `Status` kube-apiserver sends when RBAC denies a request (same wording)."""
+    qualified = f"{resource}.{group}" if group else resource
+    subject = f'{qualified} "{name}"' if name else qualified
+    body = _status(403, "Forbidden", (
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API '
+        f'group "{group}" in the namespace "{namespace}"'))
+    body["details"] = {**({"name": name} if name else {}), "group": group, "kind": resource}
+    return body
+
+
 def _matches(labels: Mapping[str, str], selector: str) -> bool:
     for term in filter(None, (t.strip() for t in selector.split(","))):
         key, _, value = term.partition("=")
@@ -106,6 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.api
         with api.lock:
             api.requests.append(self.path)
+            api.calls.append((self.command, self.path))
         if api.delay:
             time.sleep(api.delay)
         if api.require_token and self.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -117,6 +176,15 @@ class _Handler(BaseHTTPRequestHandler):
                                                             "requested resource"))
         _, namespace, resource, name = match.groups()
         kind, _ = RESOURCES[resource]
+        if api.allowed is not None:
+            verb, group = _verb(self.command, name, parts.query), _group(resource)
+            if (verb, group, resource) not in api.allowed:
+                return self._send(403, forbidden_status(verb, group, resource, namespace, name))
+        if resource in api.failures:
+            code = api.failures[resource]
+            headers = {"Retry-After": api.retry_after} if api.retry_after else {}
+            return self._send(code, _status(code, _REASONS.get(code, "InternalError"),
+                                            f"injected failure {code}"), headers)
         if {(resource, namespace, name or "*"), (resource, namespace, "*")} & api.forbidden:
             verb = "get" if name else "list"
             return self._send(403, _status(403, "Forbidden", (
@@ -136,9 +204,23 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, {"kind": f"{kind}List", "apiVersion": "v1",
                                 "metadata": {"resourceVersion": "1"}, "items": items})
 
-    def _send(self, code: int, body: Mapping[str, Any]) -> None:
+    def _write(self) -> None:
+        """Any write: recorded, then refused (gccheck must never send one)."""
+        with self.api.lock:
+            self.api.calls.append((self.command, self.path))
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self._send(405, _status(405, "MethodNotAllowed", "writes are not served here"))
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _write
+
+    def _send(self, code: int, body: Mapping[str, Any],
+              headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

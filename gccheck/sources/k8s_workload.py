@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gccheck.errors import InputError
 from gccheck.model import Setting, Settings
@@ -120,12 +121,17 @@ class Fetched:
 
 
 class Kube:
-    """The few calls gccheck makes, each bounded by the time left of `timeout`."""
+    """The few calls gccheck makes, each bounded by the time left of `timeout`.
+
+    Every call is a GET (get or list). A 429 or 5xx is retried (at most MAX_ATTEMPTS per call,
+    honouring Retry-After, never waiting past the deadline); a redirect is not followed; a 2xx
+    answer must be JSON of the kind asked for.
+    """
 
     def __init__(self, api_client: Any, namespace: str, server: str, timeout: float) -> None:
         self.api_client = api_client
         self.namespace = namespace
-        self.server = server
+        self.server = _shown_server(server)
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self._cache: dict[tuple[str, str, str], Fetched] = {}
@@ -133,12 +139,14 @@ class Kube:
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, environ: Mapping[str, str],
                 timeout: float) -> Kube:
+        import urllib3
         from kubernetes import client
 
         configuration, namespace = _load_configuration(kubeconfig, context, environ)
-        # One attempt per call: urllib3 would otherwise retry each request 3 times, beyond
-        # --timeout; gccheck bounds every call by the time left instead.
-        configuration.retries = 0
+        # One attempt per request, no redirects followed: urllib3 would otherwise retry each
+        # request 3 times, beyond --timeout, and follow a redirect anywhere. gccheck bounds
+        # every call by the time left and retries 429/5xx itself.
+        configuration.retries = urllib3.Retry(total=0, redirect=False)
         return cls(client.ApiClient(configuration), namespace, configuration.host, timeout)
 
     def close(self) -> None:
@@ -147,64 +155,140 @@ class Kube:
     def _left(self) -> float:
         return self.deadline - time.monotonic()
 
-    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        """Call a client method; returns the JSON body. Raises ApiException for HTTP errors
-        (the caller decides what they mean) and _Unreachable when there is no answer."""
-        import urllib3
+    def _call(self, method: Any, *args: Any, expect: str, **kwargs: Any) -> Mapping[str, Any]:
+        """Call a client method; returns the JSON body, an object of kind `expect`.
 
-        left = self._left()
-        if left <= 0:
-            raise _Unreachable(self._out_of_time())
+        Raises _HttpError for an HTTP error status (the caller decides what it means) and
+        _Unreachable when there is no usable answer."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        attempts = 0
+        while True:
+            attempts += 1
+            left = self._left()
+            if left <= 0:
+                raise _Unreachable(self._out_of_time())
+            try:
+                response = method(*args, _preload_content=False, _request_timeout=(left, left),
+                                  **kwargs)
+                body = response.data  # read here: a broken or slow body fails here
+            except ApiException as exc:
+                status = exc.status or 0
+                if status == 0:  # the client reports TLS failures as status 0
+                    raise _Unreachable(self._tls(str(exc.reason))) from None
+                if 300 <= status < 400:
+                    raise _Unreachable(self._redirect(status, exc.headers)) from None
+                wait = self._retry_wait(exc, attempts)
+                if wait is None:
+                    raise _HttpError(status, str(exc.reason or ""), attempts,
+                                     retry_after(exc.headers)) from None
+                time.sleep(wait)
+                continue
+            except urllib3.exceptions.HTTPError as exc:
+                raise _Unreachable(self._unreachable(exc)) from None
+            return self._parse(body, expect)
+
+    def _retry_wait(self, exc: Any, attempts: int) -> float | None:
+        """Seconds to wait before the next attempt, or None: do not retry."""
+        if exc.status not in RETRIED_STATUS or attempts >= MAX_ATTEMPTS:
+            return None
+        wait = max(BACKOFF * 2 ** (attempts - 1), retry_after(exc.headers) or 0.0)
+        # Not past the deadline: better to say what the attempts got than "no answer".
+        return wait if wait < self._left() - 0.05 else None
+
+    def _parse(self, body: bytes | None, expect: str) -> Mapping[str, Any]:
         try:
-            response = method(*args, _preload_content=False, _request_timeout=(left, left),
-                              **kwargs)
-        except urllib3.exceptions.HTTPError as exc:
-            raise _Unreachable(self._unreachable(exc)) from None
-        data = json.loads(response.data or b"{}")
-        return data if isinstance(data, Mapping) else {}
+            data = json.loads((body or b"").decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise _Unreachable(f"malformed answer from the Kubernetes API at {self.server}: "
+                               f"expected a {expect} as JSON, got {_sniff(body)}") from None
+        got = data.get("kind") if isinstance(data, Mapping) else None
+        if not isinstance(data, Mapping) or got != expect:
+            what = (f"a {got}" if isinstance(got, str) and got.isprintable() and len(got) < 64
+                    else "JSON without a kind" if isinstance(data, Mapping) else "other JSON")
+            raise _Unreachable(f"unexpected answer from the Kubernetes API at {self.server}: "
+                               f"expected a {expect}, got {what} (is the server URL right?)")
+        return data
 
     def _out_of_time(self) -> str:
         return f"cannot reach the Kubernetes API at {self.server}: no answer within " \
                f"{self.timeout:g}s"
 
+    def _tls(self, reason: str) -> str:
+        detail = reason.splitlines()[-1] if reason.strip() else "handshake failed"
+        detail = detail.split("] ", 1)[-1].split(" (_ssl.c", 1)[0]
+        return (f"cannot reach the Kubernetes API at {self.server}: TLS failure ({detail[:160]}); "
+                "is the kubeconfig's certificate-authority right?")
+
+    def _redirect(self, status: int, headers: Any) -> str:
+        location = str((headers or {}).get("Location") or "")
+        parts = urlsplit(location)
+        to = f" to {parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else ""
+        return (f"unexpected redirect (HTTP {status}{to}) from the Kubernetes API at "
+                f"{self.server}, not followed: is the server URL in the kubeconfig right?")
+
     def _unreachable(self, exc: Exception) -> str:
-        reason = str(getattr(exc, "reason", None) or exc)
-        if "timed out" in reason.lower():
+        import urllib3
+
+        reason = getattr(exc, "reason", None) or exc
+        text = str(reason)
+        if isinstance(reason, urllib3.exceptions.SSLError) or isinstance(
+                exc, urllib3.exceptions.SSLError):
+            return self._tls(text)
+        if isinstance(exc, urllib3.exceptions.ProtocolError) and "IncompleteRead" in str(exc):
+            return (f"malformed or truncated answer from the Kubernetes API at {self.server} "
+                    "(the connection broke mid-body)")
+        if "timed out" in text.lower():
             return self._out_of_time()
-        elif "refused" in reason.lower():
+        if "refused" in text.lower():
             why = "connection refused"
-        elif "Name or service not known" in reason or "nodename nor servname" in reason:
+        elif ("Name or service not known" in text or "nodename nor servname" in text
+              or "Temporary failure in name resolution" in text
+              or isinstance(reason, urllib3.exceptions.NameResolutionError)):
             why = "DNS lookup failed"
+        elif isinstance(exc, urllib3.exceptions.ProtocolError):
+            why = "the connection broke (" + text.split(": ")[-1][:120] + ")"
         else:
-            why = reason.split(": ")[-1][:120]
+            why = text.split(": ")[-1][:120]
         return f"cannot reach the Kubernetes API at {self.server}: {why}"
 
-    def _api_problem(self, exc: Any, kind: str, namespace: str, name: str) -> tuple[str, bool]:
-        status = getattr(exc, "status", 0)
-        if status == 0:  # the client reports TLS failures as status 0
-            raise InputError(f"cannot reach the Kubernetes API at {self.server}: "
-                             f"{str(getattr(exc, 'reason', exc)).splitlines()[0]}")
-        if status == 401:
+    def _api_problem(self, exc: _HttpError, what: str, verb: str, kind: str,
+                     namespace: str) -> tuple[str, bool]:
+        """What an HTTP error means for reading `what` ("Deployment wandb/x"), and whether
+        it is a 404; InputError when it stops everything (401)."""
+        tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
+        waited = f", Retry-After {exc.retry_after:g} s" if exc.retry_after is not None else ""
+        if exc.status == 401:
             raise InputError(f"the Kubernetes API at {self.server} refused the credentials "
                              "(401 Unauthorized): check the kubeconfig's user")
-        if status == 403:
-            return (f"cannot read {kind} {namespace}/{name}: forbidden (needs 'get "
-                    f"{PLURAL[kind]}' in namespace {namespace})"), False
-        if status == 404:
-            return f"{kind} {namespace}/{name} not found", True
-        return f"cannot read {kind} {namespace}/{name}: HTTP {status} {exc.reason}", False
+        if exc.status == 403:
+            where = "" if what.endswith(f" in namespace {namespace}") else (
+                f" in namespace {namespace}")
+            return (f"cannot {verb_text(verb)} {what}: forbidden (needs '{verb} "
+                    f"{PLURAL[kind]}'{where})"), False
+        if exc.status == 404:
+            return f"{what} not found", True
+        if exc.status == 429:
+            return (f"cannot {verb_text(verb)} {what}: throttled by the Kubernetes API at "
+                    f"{self.server} (HTTP 429{waited}){tries}"), False
+        if exc.status >= 500:
+            return (f"cannot {verb_text(verb)} {what}: server error from the Kubernetes API at "
+                    f"{self.server} (HTTP {exc.status} {exc.reason}{waited}){tries}"), False
+        return (f"cannot {verb_text(verb)} {what}: HTTP {exc.status} {exc.reason} from the "
+                f"Kubernetes API at {self.server}"), False
 
     def get_workload(self, kind: str, namespace: str, name: str) -> Mapping[str, Any]:
         from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
 
         apps = client.AppsV1Api(self.api_client)
         method = (apps.read_namespaced_deployment if kind == "Deployment"
                   else apps.read_namespaced_stateful_set)
         try:
-            return self._call(method, name, namespace)
-        except ApiException as exc:
-            problem, _ = self._api_problem(exc, kind, namespace, name)
+            return self._call(method, name, namespace, expect=kind)
+        except _HttpError as exc:
+            problem, _ = self._api_problem(exc, f"{kind} {namespace}/{name}", "get", kind,
+                                           namespace)
             raise InputError(problem) from None
         except _Unreachable as exc:
             raise InputError(str(exc)) from None
@@ -212,7 +296,6 @@ class Kube:
     def find_auto(self, namespace: str) -> Mapping[str, Any]:
         """The one W&B app workload in the namespace, found by the charts' labels."""
         from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
 
         apps = client.AppsV1Api(self.api_client)
         found: dict[str, Mapping[str, Any]] = {}
@@ -220,18 +303,18 @@ class Kube:
                              ("StatefulSet", apps.list_namespaced_stateful_set)):
             for selector in AUTO_SELECTORS:
                 try:
-                    items = self._call(method, namespace, label_selector=selector).get("items")
-                except ApiException as exc:
-                    if exc.status == 403:
-                        raise InputError(f"--workload auto: cannot list {PLURAL[kind]} in "
-                                         f"namespace {namespace}: forbidden (needs 'list "
-                                         f"{PLURAL[kind]}')") from None
-                    problem, _ = self._api_problem(exc, kind, namespace, "")
+                    items = self._call(method, namespace, label_selector=selector,
+                                       expect=f"{kind}List").get("items")
+                except _HttpError as exc:
+                    problem, _ = self._api_problem(exc, f"{PLURAL[kind]} in namespace "
+                                                   f"{namespace}", "list", kind, namespace)
                     raise InputError(f"--workload auto: {problem}") from None
                 except _Unreachable as exc:
                     raise InputError(str(exc)) from None
-                for item in items or []:
-                    item = {"kind": kind, **item}
+                for item in items if isinstance(items, list) else []:
+                    if not isinstance(item, Mapping):
+                        continue
+                    item = {**item, "kind": kind}
                     found[f"{kind.lower()}/{_meta(item).get('name')}"] = item
         if len(found) == 1:
             return next(iter(found.values()))
@@ -253,22 +336,75 @@ class Kube:
 
     def _fetch(self, kind: str, namespace: str, name: str) -> Fetched:
         from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
 
         core = client.CoreV1Api(self.api_client)
         method = core.read_namespaced_config_map if kind == "ConfigMap" else (
             core.read_namespaced_secret)
         try:
-            return Fetched(self._call(method, name, namespace))
-        except ApiException as exc:
-            problem, missing = self._api_problem(exc, kind, namespace, name)
+            return Fetched(self._call(method, name, namespace, expect=kind))
+        except _HttpError as exc:
+            problem, missing = self._api_problem(exc, f"{kind} {namespace}/{name}", "get", kind,
+                                                 namespace)
             return Fetched(None, problem, missing)
         except _Unreachable as exc:
             return Fetched(None, f"{kind} {namespace}/{name} not read: {exc}")
 
 
+MAX_ATTEMPTS = 3
+BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
+RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
 class _Unreachable(Exception):
-    """No answer from the API: refused, timed out, or the time for the whole read is up."""
+    """No usable answer from the API: refused, timed out, TLS, a redirect, a malformed body,
+    or the time for the whole read is up."""
+
+
+class _HttpError(Exception):
+    """An HTTP error status that is the API's answer (after any retries)."""
+
+    def __init__(self, status: int, reason: str, attempts: int,
+                 retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.reason = reason
+        self.attempts = attempts
+        self.retry_after = retry_after
+
+
+def verb_text(verb: str) -> str:
+    return "read" if verb == "get" else verb
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds the server asked to wait (Retry-After in seconds), if it said."""
+    try:
+        value = float(str((headers or {}).get("Retry-After") or "").strip())
+    except ValueError:
+        return None  # an HTTP date, or nothing: use the backoff
+    return value if 0 <= value < 86400 else None
+
+
+def _sniff(body: bytes | None) -> str:
+    """What a body that is not JSON looks like, without quoting it."""
+    head = (body or b"").lstrip()[:64].lower()
+    if not head:
+        return "an empty body"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if head.startswith(b"<"):
+        return "XML"
+    return f"a body that is not JSON ({len(body or b'')} bytes)"
+
+
+def _shown_server(server: str) -> str:
+    """The API server URL as shown in messages: without any user:password."""
+    parts = urlsplit(server)
+    if parts.username is None and parts.password is None:
+        return server
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None,

@@ -1,0 +1,276 @@
+"""Kubernetes API faults from real local servers, through the real `kubernetes` client.
+
+`check --workload`: every fault ends in exit code 2 with one specific line (nothing can be judged
+without the workload), or in exit code 3 with the affected value `unknown` when the workload was
+read and only a ConfigMap/Secret failed; within --timeout plus start-up, with no traceback.
+`audit`: the faulty deployments are `unknown` with the same reason, the others unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NONCURRENT_RULE, Run, S3Server, make_bucket, run_gccheck
+from faults import closed_port, fault_server
+from k8s_api import KubeAPI, KubeServer, config_map, deployment, start, write_kubeconfig
+
+TIMEOUT = 1.5
+BOUND = TIMEOUT + 3  # --timeout, plus the client's start-up (in-process: no interpreter start)
+GC = "GORILLA_ARTIFACT_GC_ENABLED"
+WORKLOAD = "wandb/deployment/wandb-app"
+# mode of tests/faults.py -> what the one line must say
+FAULTS = {
+    "500": "server error from the Kubernetes API at {url} (HTTP 500 Internal Server Error) "
+           "after 3 attempts",
+    "503": "server error from the Kubernetes API at {url} (HTTP 503 Service Unavailable) "
+           "after 3 attempts",
+    "slowdown": "(HTTP 503 Service Unavailable, Retry-After 0.3 s) after 3 attempts",
+    "502html": "(HTTP 502 Bad Gateway) after 3 attempts",
+    "429": "throttled by the Kubernetes API at {url} (HTTP 429, Retry-After 0.3 s) after 3 "
+           "attempts",
+    "garbage": "malformed answer from the Kubernetes API at {url}: expected a Deployment as "
+               "JSON, got a body that is not JSON (36 bytes)",
+    "html": "malformed answer from the Kubernetes API at {url}: expected a Deployment as JSON, "
+            "got an HTML page",
+    "truncated": "malformed or truncated answer from the Kubernetes API at {url} (the "
+                 "connection broke mid-body)",
+    "wrongdoc": "unexpected answer from the Kubernetes API at {url}: expected a Deployment, got "
+                "JSON without a kind",
+    "redirect": "unexpected redirect (HTTP 302 to http://elsewhere.invalid) from the Kubernetes "
+                "API at {url}, not followed",
+    "slow": "cannot reach the Kubernetes API at {url}: no answer within 1.5s",
+}
+
+
+def kubeconfig_for(tmp_path: Path, url: str, name: str = "kc",
+                   ca: str | None = None) -> Path:
+    path = write_kubeconfig(tmp_path / name, url)
+    if ca:
+        path.write_text(path.read_text().replace(f"server: {url}",
+                                                  f"server: {url}\n    certificate-authority: {ca}"))
+    return path
+
+
+def check(run: Callable[..., Run], kubeconfig: Path, workload: str = WORKLOAD
+          ) -> tuple[Run, float]:
+    start_time = time.monotonic()
+    result = run("check", "--hosting", "on-prem", "--workload", workload, "--kubeconfig",
+                 str(kubeconfig), "--timeout", str(TIMEOUT), "--format", "json")
+    return result, time.monotonic() - start_time
+
+
+def one_line_error(result: Run, reason: str) -> None:
+    assert result.code == 2, (result.out, result.err)
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and result.err.startswith("gccheck: error: "), result.err
+    assert "Traceback" not in result.err
+    assert reason in result.err, result.err
+
+
+# ---- check: the API endpoint misbehaves ------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", sorted(FAULTS))
+def test_check_fault_is_one_specific_line(tmp_path: Path, gccheck_inproc: Any, mode: str) -> None:
+    with fault_server(mode, delay=TIMEOUT + 2, flavor="k8s", retry_after="0.3") as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+        requests = list(server.requests)
+    one_line_error(result, FAULTS[mode].format(url=server.url))
+    assert elapsed < BOUND
+    assert requests and all(method == "GET" for method, _ in requests)
+    # Retried only where a retry can help, and never more than 3 times.
+    retried = mode in ("500", "503", "slowdown", "502html", "429")
+    assert len(requests) == (3 if retried else 1), requests
+
+
+def test_retries_wait_and_honour_retry_after(tmp_path: Path, gccheck_inproc: Any) -> None:
+    with fault_server("429", flavor="k8s", retry_after="0.8") as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+        times = list(server.times)
+    one_line_error(result, "(HTTP 429, Retry-After 0.8 s) after 2 attempts")
+    # 0.8 s asked for; a third attempt would come after --timeout 1.5: it stops and says so.
+    assert len(times) == 2 and times[1] - times[0] >= 0.8
+    assert elapsed < TIMEOUT + 1
+
+
+def test_retry_after_beyond_the_timeout_is_not_waited_for(tmp_path: Path,
+                                                         gccheck_inproc: Any) -> None:
+    with fault_server("429", flavor="k8s", retry_after="120") as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+        count = len(server.requests)
+    one_line_error(result, "throttled by the Kubernetes API")
+    assert "Retry-After 120 s" in result.err and "attempts" not in result.err
+    assert count == 1 and elapsed < 1
+
+
+def test_auto_lists_are_retried_and_bounded_too(tmp_path: Path, gccheck_inproc: Any) -> None:
+    with fault_server("503", flavor="k8s", retry_after="0.1") as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url), "auto")
+        paths = [path for _, path in server.requests]
+    one_line_error(result, "--workload auto: cannot list deployments in namespace wandb: server "
+                           "error from the Kubernetes API")
+    assert len(paths) == 3 and all("/deployments?labelSelector=" in p for p in paths)
+    assert elapsed < BOUND
+
+
+def test_tls_failure(tmp_path: Path, gccheck_inproc: Any) -> None:
+    with fault_server("500", tls_dir=tmp_path, flavor="k8s") as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+        assert server.ca_path is not None
+        # The same server with its CA trusted is reached: the failure was the certificate.
+        trusted, _ = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url, "trusted",
+                                                          ca=server.ca_path))
+    one_line_error(result, f"cannot reach the Kubernetes API at {server.url}: TLS failure "
+                           "(certificate verify failed: unable to get local issuer certificate)")
+    assert elapsed < BOUND
+    one_line_error(trusted, "HTTP 500 Internal Server Error")
+
+
+def test_connection_refused_and_unresolvable_host(tmp_path: Path, gccheck_inproc: Any) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, url))
+    one_line_error(result, f"cannot reach the Kubernetes API at {url}: connection refused")
+    assert elapsed < 1
+    result, elapsed = check(gccheck_inproc,
+                            kubeconfig_for(tmp_path, "https://gccheck-test.invalid:6443"))
+    one_line_error(result, "cannot reach the Kubernetes API at https://gccheck-test.invalid:6443: "
+                           "DNS lookup failed")
+    assert elapsed < BOUND
+
+
+def test_accepts_and_never_answers(tmp_path: Path, gccheck_inproc: Any,
+                                   silent_server: tuple[str, int]) -> None:
+    host, port = silent_server
+    url = f"http://{host}:{port}"
+    result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, url))
+    one_line_error(result, f"cannot reach the Kubernetes API at {url}: no answer within 1.5s")
+    assert TIMEOUT - 0.1 < elapsed < BOUND
+    result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, url), "auto")
+    one_line_error(result, "no answer within 1.5s")
+    assert elapsed < BOUND
+
+
+def test_real_cli_no_traceback(tmp_path: Path) -> None:
+    """The same through the installed entry point, in a fresh process."""
+    with fault_server("garbage", flavor="k8s") as server:
+        result = run_gccheck("check", "--hosting", "on-prem", "--workload", "auto",
+                             "--kubeconfig", str(kubeconfig_for(tmp_path, server.url)),
+                             "--timeout", str(TIMEOUT), "--debug")
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert result.err.splitlines()[-1].startswith("gccheck: error: malformed answer from the "
+                                                  "Kubernetes API")
+
+
+# ---- check: the workload was read, a ConfigMap or Secret fails ----------------------------------
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeServer]:
+    server = start(KubeAPI())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _app_reading_a_config_map(kube: KubeServer) -> None:
+    kube.api.add(config_map("wandb-flags", {GC: "true"}))
+    kube.api.add(deployment("wandb-app", containers=[{"name": "app", "env": [
+        {"name": GC, "valueFrom": {"configMapKeyRef": {"name": "wandb-flags", "key": GC}}}]}]))
+
+
+@pytest.mark.parametrize("status, reason", [
+    (503, "cannot read ConfigMap wandb/wandb-flags: server error from the Kubernetes API at "
+          "{url} (HTTP 503 Service Unavailable, Retry-After 0.1 s) after 3 attempts"),
+    (429, "cannot read ConfigMap wandb/wandb-flags: throttled by the Kubernetes API at {url} "
+          "(HTTP 429, Retry-After 0.1 s) after 3 attempts"),
+])
+def test_failing_config_map_makes_its_value_unknown(tmp_path: Path, gccheck_inproc: Any,
+                                                    kube: KubeServer, status: int,
+                                                    reason: str) -> None:
+    _app_reading_a_config_map(kube)
+    kube.api.failures["configmaps"] = status
+    kube.api.retry_after = "0.1"
+    result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, kube.url))
+    assert result.code == 3, result.err
+    gc = {r["id"]: r for r in json.loads(result.out)["targets"][0]["results"]}["gc-env-var"]
+    assert gc["status"] == "unknown"
+    assert reason.format(url=kube.url) in json.dumps(gc), gc
+    assert kube.api.operations().count("get configmaps") == 3
+    assert elapsed < BOUND
+
+
+def test_config_map_slower_than_the_timeout_is_unknown(tmp_path: Path, gccheck_inproc: Any,
+                                                       kube: KubeServer) -> None:
+    _app_reading_a_config_map(kube)
+    kube.api.delay = 0.9  # the workload arrives in time, its ConfigMap does not
+    result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, kube.url))
+    assert result.code == 3, result.err
+    gc = {r["id"]: r for r in json.loads(result.out)["targets"][0]["results"]}["gc-env-var"]
+    assert gc["status"] == "unknown" and "no answer within 1.5s" in json.dumps(gc)
+    assert elapsed < BOUND
+
+
+# ---- audit: faulty clusters are unknown, the others are not affected ---------------------------
+
+
+def test_audit_faulty_clusters_are_unknown_others_unaffected(
+        tmp_path: Path, moto_server: S3Server, kube: KubeServer,
+        silent_server: tuple[str, int]) -> None:
+    versioned = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    kube.api.add(deployment("wandb-app", containers=[{"name": "app", "env": [
+        {"name": GC, "value": "true"}, {"name": "BUCKET", "value": moto_server.url(versioned)}]}]))
+    modes = ["500", "429", "garbage", "truncated", "redirect", "slow"]
+    expected: dict[str, str] = {}
+    entries: list[dict[str, Any]] = [
+        {"name": "healthy-live", "workload": WORKLOAD,
+         "kubeconfig": str(kubeconfig_for(tmp_path, kube.url, "healthy"))},
+        {"name": "inline", "bucket": moto_server.url(versioned), "env": {GC: "true"}}]
+    with ExitStack() as stack:
+        tls = stack.enter_context(fault_server("500", tls_dir=tmp_path, flavor="k8s"))
+        servers = [stack.enter_context(fault_server(m, delay=TIMEOUT + 2, flavor="k8s"))
+                   for m in modes]
+        for mode, server in zip(modes, servers, strict=True):
+            entries.append({"name": f"fault-{mode}", "workload": WORKLOAD,
+                            "kubeconfig": str(kubeconfig_for(tmp_path, server.url, mode))})
+            # This server asks for 1 s: how many attempts fit in 1.5 s depends on the load.
+            expected[f"fault-{mode}"] = FAULTS[mode].format(url=server.url).replace(
+                "Retry-After 0.3 s) after 3 attempts", "Retry-After 1 s)")
+        others = {"refused": f"http://127.0.0.1:{closed_port()}", "tls": tls.url,
+                  "dns": "http://gccheck-test.invalid:6443",
+                  "silent": "http://{}:{}".format(*silent_server)}
+        reasons = {"refused": "connection refused", "tls": "TLS failure",
+                   "dns": "DNS lookup failed", "silent": "no answer within 1.5s"}
+        for label, url in others.items():
+            entries.append({"name": f"fault-{label}", "workload": "auto",
+                            "kubeconfig": str(kubeconfig_for(tmp_path, url, label))})
+            expected[f"fault-{label}"] = f"cannot reach the Kubernetes API at {url}: " \
+                                         f"{reasons[label]}"
+        fleet = tmp_path / "fleet.yaml"
+        fleet.write_text(json.dumps({"defaults": {"hosting": "on-prem", "timeout": TIMEOUT},
+                                     "deployments": entries}))
+        started = time.monotonic()
+        result = run_gccheck("audit", str(fleet), "--format", "json", "--debug")
+        elapsed = time.monotonic() - started
+    assert result.code == 3, result.err
+    assert "Traceback" not in result.err
+    targets = {t["name"]: {r["id"]: r for r in t["results"]} for t in
+               json.loads(result.out)["targets"]}
+    for name in ("healthy-live", "inline"):
+        assert {r["status"] for r in targets[name].values()} <= {"pass", "not-required"}, name
+        assert targets[name]["bucket-versioning"]["status"] == "pass"
+    for name, reason in expected.items():
+        gc = targets[name]["gc-env-var"]
+        assert gc["status"] == "unknown", (name, gc)
+        assert gc["summary"] == f"settings could not be read: {reason}" or (
+            reason in gc["summary"]), (name, gc["summary"], reason)
+    # All at once: the slowest fault sets the pace, nobody waits for another.
+    assert elapsed < 2 * TIMEOUT + 6
+
