@@ -282,3 +282,58 @@ def write_kubeconfig(path: Path, server: str, *, namespace: str | None = "wandb"
 def iter_requests(api: KubeAPI) -> Iterator[str]:
     with api.lock:
         yield from list(api.requests)
+
+
+GC_VARIABLE = "GORILLA_ARTIFACT_GC_ENABLED"
+OPERATOR_LABELS = {"app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "wandb",
+                   "app.kubernetes.io/managed-by": "Helm"}
+LEGACY_LABELS = {"app.kubernetes.io/name": "wandb", "app.kubernetes.io/component": "local"}
+
+
+def wandb_install(api: KubeAPI, bucket_host: str, bucket: str, access_key: str, secret_key: str,
+                  *, license_text: str = "license-0123456789abcdef", gc: str = "true") -> None:
+    """Two W&B installs as the charts render them, reading every kind of reference gccheck
+    follows: namespace `wandb` holds operator-wandb's Deployment `wandb-app`, namespace `legacy`
+    the legacy chart's StatefulSet `wandb`. Each reads the GC flag from a ConfigMap
+    (configMapKeyRef), the bucket keys from a Secret (secretKeyRef, expanded into BUCKET), and
+    whole ConfigMaps and Secrets through envFrom."""
+    for namespace, kind, name, labels in (("wandb", "Deployment", "wandb-app", OPERATOR_LABELS),
+                                          ("legacy", "StatefulSet", "wandb", LEGACY_LABELS)):
+        api.add(config_map("wandb-flags", {GC_VARIABLE: gc}, namespace))
+        api.add(config_map("wandb-glue", {"GORILLA_GLUE_ARTIFACT_GC_ENABLED": "false"},
+                           namespace))
+        api.add(secret("wandb-bucket", {"ACCESS_KEY": access_key, "SECRET_KEY": secret_key},
+                       namespace))
+        api.add(secret("wandb-license", {"LICENSE": license_text}, namespace))
+        ref = {"name": "wandb-bucket"}
+        container = {
+            "name": "app" if kind == "Deployment" else "wandb", "image": "wandb/local:0.70.0",
+            "envFrom": [{"configMapRef": {"name": "wandb-glue"}},
+                        {"secretRef": {"name": "wandb-license"}}],
+            "env": [
+                {"name": GC_VARIABLE, "valueFrom": {"configMapKeyRef": {
+                    "name": "wandb-flags", "key": GC_VARIABLE}}},
+                {"name": "BUCKET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {
+                    **ref, "key": "ACCESS_KEY"}}},
+                {"name": "BUCKET_SECRET_KEY", "valueFrom": {"secretKeyRef": {
+                    **ref, "key": "SECRET_KEY"}}},
+                {"name": "BUCKET", "value": "s3://$(BUCKET_ACCESS_KEY):$(BUCKET_SECRET_KEY)@"
+                                            f"{bucket_host}/{bucket}?region=us-east-1"},
+            ]}
+        api.add(deployment(name, namespace, containers=[container], labels=labels, kind=kind,
+                           annotations={"meta.helm.sh/release-name": "wandb"}))
+
+
+def role_grants(path: Path) -> set[tuple[str, str, str]]:
+    """The (verb, API group, resource) triples the one Role in an RBAC manifest grants."""
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    roles = [d for d in docs if d.get("kind") == "Role"]
+    assert len(roles) == 1, "expected exactly one Role"
+    grants: set[tuple[str, str, str]] = set()
+    for rule in roles[0]["rules"]:
+        assert set(rule) <= {"apiGroups", "resources", "verbs", "resourceNames"}, rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    grants.add((verb, group, resource))
+    return grants
