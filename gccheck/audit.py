@@ -173,7 +173,9 @@ class _Job:
     def budget(self) -> float:
         """Seconds before the target is given up on: its own timeouts, plus a grace."""
         waits = 2 if self.prepare_later is not None else 1  # settings read live, then probe
-        return self.spec.timeout * waits + max(2.0, self.spec.timeout / 2)
+        # The grace covers importing the provider's SDK on a loaded machine (up to ~2 s), so
+        # that a probe's own, specific timeout reason wins over a generic "no verdict".
+        return self.spec.timeout * waits + max(3.0, self.spec.timeout / 2)
 
     def run(self, probes: ProbeRegistry, pool: DaemonPool) -> TargetReport:
         prepared = self.prepared

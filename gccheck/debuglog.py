@@ -45,3 +45,13 @@ def configure(redactor: Redactor) -> None:
     root.setLevel(logging.DEBUG)
     for noisy in ("botocore", "urllib3", "azure", "google", "kubernetes", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.INFO)
+
+
+def quiet_unless_configured() -> None:
+    """Without --debug, drop SDK warnings (azure-core logs some with tracebacks) instead of
+    letting Python's last-resort handler print them on stderr; verdicts carry the reasons."""
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())

@@ -30,5 +30,8 @@ class ProbeRegistry:
             return None
         with self._lock:
             if module not in self._probes:
+                from gccheck.debuglog import quiet_unless_configured
+
+                quiet_unless_configured()
                 self._probes[module] = importlib.import_module(module).Probe()
             return self._probes[module]
