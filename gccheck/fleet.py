@@ -197,9 +197,16 @@ def _spec(name: str, hosting: str, fields: Mapping[str, Any], base: Path,
         if key in PATH_KEYS:
             value = (tuple(_resolve(v, base) for v in value) if isinstance(value, tuple)
                      else _resolve(value, base))
-        if key == "kubeconfig" and not Path(value).is_file():
-            # Read only when the cluster is asked, during the audit: missing is a typo, say now.
-            raise _EntryError(f"kubeconfig {value}: no such file")
+        if key == "kubeconfig":
+            # Used only when the cluster is asked, during the audit: a missing or unreadable
+            # file is an input error, said now, like every other file of the fleet.
+            if Path(value).is_dir():
+                raise _EntryError(f"kubeconfig {value}: is a directory, expected a file")
+            if not Path(value).is_file():
+                raise _EntryError(f"kubeconfig {value}: no such file")
+            from gccheck.sources.k8s_workload import check_kubeconfig_file
+
+            check_kubeconfig_file(value)
         kwargs[_FIELDS[key][0]] = value
     kwargs.setdefault("timeout", default_timeout)
     return TargetSpec(name=name, hosting=hosting, **kwargs)

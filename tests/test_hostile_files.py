@@ -54,11 +54,33 @@ HOSTILE: dict[str, Callable[[Path], Path]] = {
     "binary": binary_junk, "nested": deeply_nested, "anchors": anchor_bomb, "50MB": huge,
     "utf8": invalid_utf8, "directory": directory,
 }
+# A valid values file, for the case where the hostile one is merged after it (-f a -f b).
+_GOOD_VALUES = str(Path(__file__).resolve().parent / "fixtures" / "values" / "operator-aws.yaml")
+
+
+def _fleet_naming(path: str, key: str) -> str:
+    """A valid fleet file whose one deployment names the hostile file as its `key`."""
+    entry = {"name": "hostile", "hosting": "on-prem", key: path}
+    if key == "kubeconfig":
+        entry["workload"] = "wandb/deployment/wandb-app"
+    fleet = Path(path).parent / f"fleet-{key}.yaml"
+    fleet.write_text(json.dumps({"deployments": [entry]}))
+    return str(fleet)
+
+
 # Every option that reads a file; later sources add theirs here.
 FILE_OPTIONS: dict[str, Callable[[str], list[str]]] = {
     "env-file": lambda p: ["check", "--hosting", "on-prem", "--env-file", p],
     "matrix": lambda p: ["check", "--hosting", "on-prem", "--matrix", p],
     "matrix-cmd": lambda p: ["matrix", "--matrix", p],
+    "values": lambda p: ["check", "--hosting", "on-prem", "--values", p],
+    "values-second": lambda p: ["check", "--hosting", "on-prem", "--values", _GOOD_VALUES,
+                                "--values", p],
+    "audit": lambda p: ["audit", p],
+    "audit-values": lambda p: ["audit", _fleet_naming(p, "values")],
+    "audit-kubeconfig": lambda p: ["audit", _fleet_naming(p, "kubeconfig")],
+    "kubeconfig": lambda p: ["check", "--hosting", "on-prem", "--workload",
+                             "wandb/deployment/wandb-app", "--kubeconfig", p, "--timeout", "2"],
 }
 
 

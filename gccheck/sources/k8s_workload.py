@@ -421,19 +421,30 @@ def _load_configuration(kubeconfig: str | None, context: str | None,
     configuration = Configuration()
     path = kubeconfig or environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
     files = [p for p in path.split(os.pathsep) if p]
+    for p in files:
+        if Path(p).is_dir():
+            raise InputError(f"kubeconfig {p}: is a directory, expected a file")
     if kubeconfig and not any(Path(p).is_file() for p in files):
         raise InputError(f"--kubeconfig {kubeconfig}: no such file")
     if any(Path(p).is_file() for p in files):
+        for p in files:
+            if Path(p).is_file():
+                check_kubeconfig_file(p)
         try:
             load_kube_config(config_file=path, context=context,
                                     client_configuration=configuration, persist_config=False)
             contexts, active = list_contexts(config_file=path)
-        except (config.ConfigException, ValueError, TypeError, KeyError) as exc:
-            raise InputError(f"kubeconfig {path}: {str(exc).splitlines()[0][:200]}") from None
-        chosen = next((c for c in contexts if c.get("name") == (context or active.get("name"))),
-                      active)
-        namespace = (chosen.get("context") or {}).get("namespace") or "default"
-        return configuration, namespace
+        except (config.ConfigException, ValueError, TypeError, KeyError, AttributeError,
+                RecursionError) as exc:
+            detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise InputError(f"kubeconfig {path}: {detail}") from None
+        if not isinstance(active, Mapping) or not isinstance(contexts, list):
+            raise InputError(f"kubeconfig {path}: no usable current-context")
+        chosen = next((c for c in contexts if isinstance(c, Mapping)
+                       and c.get("name") == (context or active.get("name"))), active)
+        body = chosen.get("context")
+        namespace = body.get("namespace") if isinstance(body, Mapping) else None
+        return configuration, str(namespace or "default")
     if environ.get("KUBERNETES_SERVICE_HOST"):
         try:
             load_incluster(client_configuration=configuration)
@@ -446,6 +457,19 @@ def _load_configuration(kubeconfig: str | None, context: str | None,
         return configuration, namespace
     raise InputError(f"--workload: no kubeconfig at {path} and not running in a cluster; pass "
                      "--kubeconfig PATH")
+
+
+def check_kubeconfig_file(path: str) -> None:
+    """The kubeconfig read the way gccheck reads every file (bounded size, UTF-8, YAML loaded
+    safely, aliases bounded) before the client library, which does none of that, reads it."""
+    from gccheck.files import load_yaml
+    from gccheck.sources.values_files import check_expanded_size
+
+    data = load_yaml(path, "kubeconfig")
+    if not isinstance(data, Mapping):
+        raise InputError(f"kubeconfig {path}: expected a mapping (apiVersion: v1, kind: Config), "
+                         f"got {'nothing' if data is None else type(data).__name__}")
+    check_expanded_size(data, f"kubeconfig {path}")
 
 
 # ---- the container's environment ----------------------------------------------------------------

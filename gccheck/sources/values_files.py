@@ -15,6 +15,9 @@ from gccheck.files import load_yaml, read_text
 Path = tuple[str, ...]
 # Deeper than any real values file; stops recursive YAML aliases (&a [*a]) early.
 _MAX_DEPTH = 64
+# A values file holds hundreds of values; YAML aliases can make a few lines stand for billions
+# (an "alias bomb"), which copying, merging or printing would then expand.
+MAX_VALUES = 250_000
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,34 @@ def load_document(path: str) -> tuple[Mapping[str, Any], dict[Path, int]]:
     if not isinstance(data, Mapping):
         raise InputError(f"values file {path}: line 1: expected a mapping of keys, got a "
                          f"{_kind(data)}")
+    check_expanded_size(data, f"values file {path}")
     return data, line_index(read_text(path, "values file"))
+
+
+def check_expanded_size(data: Any, what: str, limit: int = MAX_VALUES) -> int:
+    """How many values `data` holds with every YAML alias expanded; InputError beyond `limit`
+    or _MAX_DEPTH. Each shared (aliased) node is sized once, so a bomb is measured, not
+    expanded."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > _MAX_DEPTH:
+            raise InputError(f"{what}: nested too deeply (or a recursive alias)")
+        total = 1
+        for child in node.values() if isinstance(node, dict) else node:
+            total += size(child, depth + 1)
+            if total > limit:
+                raise InputError(f"{what}: more than {limit} values once its YAML aliases are "
+                                 "expanded (an alias bomb?)")
+        sizes[id(node)] = total
+        return total
+
+    return size(data, 0)
 
 
 def _kind(value: Any) -> str:
@@ -58,24 +88,27 @@ def line_index(text: str) -> dict[Path, int]:
     except (yaml.YAMLError, RecursionError):
         return {}
     lines: dict[Path, int] = {}
-    _index(root, (), lines, 0)
+    _index(root, (), lines, 0, set())
     return lines
 
 
-def _index(node: yaml.Node | None, path: Path, lines: dict[Path, int], depth: int) -> None:
-    if node is None or depth > _MAX_DEPTH:
+def _index(node: yaml.Node | None, path: Path, lines: dict[Path, int], depth: int,
+           seen: set[int]) -> None:
+    # An alias is the node it names, again: index it once, at its anchor.
+    if node is None or depth > _MAX_DEPTH or id(node) in seen:
         return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 here = (*path, str(key.value))
                 lines.setdefault(here, key.start_mark.line + 1)
-                _index(value, here, lines, depth + 1)
+                _index(value, here, lines, depth + 1, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             here = (*path, str(i))
             lines.setdefault(here, item.start_mark.line + 1)
-            _index(item, here, lines, depth + 1)
+            _index(item, here, lines, depth + 1, seen)
 
 
 @dataclass
