@@ -170,8 +170,21 @@ def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _resolve(path: str, base: Path) -> str:
-    p = Path(path).expanduser()
+    try:
+        p = Path(path).expanduser()
+    except RuntimeError:  # ~user that does not exist, or no home directory
+        raise _EntryError(f"{path}: cannot expand '~' (no such user or home directory)") from None
     return str(p if p.is_absolute() else base / p)
+
+
+def _file_kind(path: str, key: str) -> str:
+    """'file', 'directory' or 'missing'; an entry error when the name cannot be a file's."""
+    try:
+        p = Path(path)
+        return "directory" if p.is_dir() else "file" if p.is_file() else "missing"
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "not a valid file name"
+        raise _EntryError(f"{key} {describe_value(path, 120)}: {why}") from None
 
 
 def _merge(defaults: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,9 +213,10 @@ def _spec(name: str, hosting: str, fields: Mapping[str, Any], base: Path,
         if key == "kubeconfig":
             # Used only when the cluster is asked, during the audit: a missing or unreadable
             # file is an input error, said now, like every other file of the fleet.
-            if Path(value).is_dir():
+            kind = _file_kind(value, key)
+            if kind == "directory":
                 raise _EntryError(f"kubeconfig {value}: is a directory, expected a file")
-            if not Path(value).is_file():
+            if kind == "missing":
                 raise _EntryError(f"kubeconfig {value}: no such file")
             from gccheck.sources.k8s_workload import check_kubeconfig_file
 

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gccheck.errors import InputError
+from gccheck.masking import describe_value
 from gccheck.model import Setting, Settings
 from gccheck.sources.chart_bucket import without_keys
 from gccheck.sources.envvars import (
@@ -419,16 +420,17 @@ def _load_configuration(kubeconfig: str | None, context: str | None,
     load_incluster: Any = config.load_incluster_config
 
     configuration = Configuration()
-    path = kubeconfig or environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
+    path = kubeconfig or environ.get("KUBECONFIG") or _home_kubeconfig()
     files = [p for p in path.split(os.pathsep) if p]
-    for p in files:
-        if Path(p).is_dir():
+    kinds = {p: _file_kind(p) for p in files}
+    for p, kind in kinds.items():
+        if kind == "directory":
             raise InputError(f"kubeconfig {p}: is a directory, expected a file")
-    if kubeconfig and not any(Path(p).is_file() for p in files):
+    if kubeconfig and "file" not in kinds.values():
         raise InputError(f"--kubeconfig {kubeconfig}: no such file")
-    if any(Path(p).is_file() for p in files):
-        for p in files:
-            if Path(p).is_file():
+    if "file" in kinds.values():
+        for p, kind in kinds.items():
+            if kind == "file":
                 check_kubeconfig_file(p)
         try:
             load_kube_config(config_file=path, context=context,
@@ -455,8 +457,25 @@ def _load_configuration(kubeconfig: str | None, context: str | None,
         except OSError:
             namespace = "default"
         return configuration, namespace
-    raise InputError(f"--workload: no kubeconfig at {path} and not running in a cluster; pass "
-                     "--kubeconfig PATH")
+    raise InputError(f"--workload: no kubeconfig at {path or '~/.kube/config'} and not running "
+                     "in a cluster; pass --kubeconfig PATH")
+
+
+def _home_kubeconfig() -> str:
+    try:
+        return str(Path("~/.kube/config").expanduser())
+    except RuntimeError:  # no home directory: nothing there to read
+        return ""
+
+
+def _file_kind(path: str) -> str:
+    """'file', 'directory' or 'missing'; InputError when the name cannot be a file's."""
+    try:
+        p = Path(path)
+        return "directory" if p.is_dir() else "file" if p.is_file() else "missing"
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "not a valid file name"
+        raise InputError(f"kubeconfig {describe_value(path, 120)}: {why}") from None
 
 
 def check_kubeconfig_file(path: str) -> None:
@@ -475,16 +494,22 @@ def check_kubeconfig_file(path: str) -> None:
 # ---- the container's environment ----------------------------------------------------------------
 
 
+# What the API returns is read defensively: a field of an unexpected type is treated as absent.
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, Mapping) else {}
+    return _map(obj.get("metadata"))
 
 
 def _containers(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    spec = obj.get("spec") or {}
-    pod = ((spec.get("template") or {}).get("spec") or {}) if isinstance(spec, Mapping) else {}
-    found = pod.get("containers") if isinstance(pod, Mapping) else None
-    return [c for c in found or [] if isinstance(c, Mapping)]
+    pod = _map(_map(_map(obj.get("spec")).get("template")).get("spec"))
+    return [c for c in _items(pod.get("containers")) if isinstance(c, Mapping)]
 
 
 def _image_repository(image: str) -> str:
@@ -544,7 +569,7 @@ class _Env:
         fetched = self.kube.fetch(kind, self.namespace, name)
         if fetched.data is None:
             return None, fetched
-        raw = fetched.data.get("data") or {}
+        raw = _map(fetched.data.get("data"))
         if kind == "ConfigMap":
             return {str(k): str(v) for k, v in raw.items()}, fetched
         decoded = {}
@@ -580,7 +605,7 @@ def workload_settings(kube: Kube, obj: Mapping[str, Any], wanted: str | None) ->
     env = _Env(kube, namespace, f"{kind.lower()}/{name}", cname, _managed_note(meta, kind))
     base = _env_from(env, container, f"{label} container {cname}")
     entries = [e for e in (_env_entry(env, item, f"{label} container {cname}: env")
-                           for item in container.get("env") or [] if isinstance(item, Mapping))
+                           for item in _items(container.get("env")) if isinstance(item, Mapping))
                if e is not None]
     partial: dict[str, tuple[str, str]] = {}
     found = resolve(entries, base, partial)
@@ -594,9 +619,9 @@ def workload_settings(kube: Kube, obj: Mapping[str, Any], wanted: str | None) ->
 
 
 def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
-    labels = meta.get("labels") or {}
-    annotations = meta.get("annotations") or {}
-    owners = [o for o in meta.get("ownerReferences") or [] if isinstance(o, Mapping)]
+    labels = _map(meta.get("labels"))
+    annotations = _map(meta.get("annotations"))
+    owners = [o for o in _items(meta.get("ownerReferences")) if isinstance(o, Mapping)]
     release = annotations.get("meta.helm.sh/release-name")
     if release or labels.get("app.kubernetes.io/managed-by") == "Helm":
         name = f" (release {release})" if release else ""
@@ -614,7 +639,7 @@ def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
 def _env_from(env: _Env, container: Mapping[str, Any], label: str) -> dict[str, Setting]:
     """Variables from envFrom sources; a later source beats an earlier one."""
     base: dict[str, Setting] = {}
-    for source in container.get("envFrom") or []:
+    for source in _items(container.get("envFrom")):
         if not isinstance(source, Mapping):
             continue
         prefix = str(source.get("prefix") or "")

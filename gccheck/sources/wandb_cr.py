@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from gccheck.errors import InputError
+from gccheck.masking import describe_value
 from gccheck.model import Settings
 from gccheck.sources.envvars import EnvEntry, go_string, resolve
 from gccheck.sources.values_files import LIST_LEAF, Path, yaml_snippet
@@ -185,7 +186,7 @@ def _env_list(overrides: Mapping[str, Any], key: str, where: _Where) -> list[Env
 def _per_application(overrides: Mapping[str, Any], where: _Where) -> list[EnvEntry]:
     """Per-application env overrides, merged across applications where they agree."""
     by_name: dict[str, list[tuple[str, EnvEntry]]] = {}
-    for app in sorted(k for k in overrides if k != "global"):
+    for app in sorted((k for k in overrides if k != "global"), key=str):
         final: dict[str, EnvEntry] = {}
         for entry in _env_list(overrides, str(app), where):
             final[entry.name] = entry  # the last entry of a name wins
@@ -214,12 +215,17 @@ class _Field:
     unresolved: str | None = None
 
 
-def _field(store: Mapping[str, Any], key: str) -> _Field:
+def _field(store: Mapping[str, Any], key: str, where: _Where, at: Path) -> _Field:
     """A ValueOrSecret: {value}, {valueFrom: {secretKeyRef}}, the older {name, key}, or a bare
     scalar."""
     raw = store.get(key)
     if raw is None:
         return _Field()
+    value = raw.get("value") if isinstance(raw, Mapping) else raw
+    if isinstance(value, Mapping | list):
+        inner = (*at, key, "value") if isinstance(raw, Mapping) else (*at, key)
+        raise InputError(f"values file {where(*inner)}: expected a string, got a "
+                         f"{'list' if isinstance(value, list) else 'mapping'}")
     if not isinstance(raw, Mapping):
         return _Field(go_string(raw))
     if raw.get("value") not in (None, ""):
@@ -238,7 +244,7 @@ def _object_store(spec: Mapping[str, Any], where: _Where) -> tuple[list[EnvEntry
     stores = _mapping(spec, "objectStore", where, ("spec",))
     if not stores:
         return [], []
-    instance = "default" if "default" in stores else sorted(stores)[0]
+    instance = "default" if "default" in stores else sorted(stores, key=str)[0]
     entry = stores[instance]
     at = ("spec", "objectStore", str(instance))
     if not isinstance(entry, Mapping):
@@ -255,7 +261,7 @@ def _object_store(spec: Mapping[str, Any], where: _Where) -> tuple[list[EnvEntry
 def _external_store(store: Mapping[str, Any], where: _Where,
                     at: Path) -> tuple[list[EnvEntry], list[str]]:
     origin = where(*at)
-    fields = {key: _field(store, key) for key in (
+    fields = {key: _field(store, key, where, at) for key in (
         "provider", "endpoint", "port", "accessKey", "secretKey", "bucket", "path", "region",
         "tlsEnabled", "forcePathStyle", "url")}
     secrets = [f.value for k, f in fields.items()
@@ -274,9 +280,9 @@ def _external_store(store: Mapping[str, Any], where: _Where,
     if provider in ("gcs", "gs"):
         entries.append(EnvEntry("BUCKET", _join("gs://", fields), origin, expand=False))
     elif provider in ("azure", "az"):
-        entries += _azure_store(fields, origin)
+        entries += _azure_store(fields, origin, where(*at, "endpoint"))
     elif provider == "s3":
-        entries += _s3_store(fields, origin)
+        entries += _s3_store(fields, origin, where(*at, "endpoint"))
     else:
         raise InputError(f"values file {where(*at, 'provider')}: provider {provider!r} is not "
                          "one gccheck reads (s3, gcs, azure)")
@@ -299,7 +305,7 @@ def _keys(fields: Mapping[str, _Field]) -> tuple[str, str] | str | None:
     return None
 
 
-def _s3_store(fields: Mapping[str, _Field], origin: str) -> list[EnvEntry]:
+def _s3_store(fields: Mapping[str, _Field], origin: str, at_endpoint: str) -> list[EnvEntry]:
     keys = _keys(fields)
     endpoint = fields["endpoint"].value
     query = _s3_query(fields, endpoint)
@@ -310,7 +316,7 @@ def _s3_store(fields: Mapping[str, _Field], origin: str) -> list[EnvEntry]:
                     if isinstance(keys, tuple) else "")
         return [EnvEntry("BUCKET", _join(f"s3://{userinfo}", fields) + query, origin + note,
                          expand=False)]
-    hostport, secure = _endpoint(endpoint, fields)
+    hostport, secure = _endpoint(endpoint, fields, at_endpoint)
     if isinstance(keys, tuple):
         userinfo = f"{quote(keys[0], safe='')}:{quote(keys[1], safe='')}@"
         return [EnvEntry("BUCKET", _join(f"s3://{userinfo}{hostport}/", fields) + query, origin,
@@ -323,11 +329,21 @@ def _s3_store(fields: Mapping[str, _Field], origin: str) -> list[EnvEntry]:
                      "a variable of the W&B pod)", expand=False)]
 
 
-def _endpoint(endpoint: str, fields: Mapping[str, _Field]) -> tuple[str, bool]:
-    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+def _split_endpoint(endpoint: str, at_endpoint: str) -> tuple[SplitResult, int | None]:
+    """The endpoint (a URL or host[:port]) and its port; InputError when it is neither."""
+    try:
+        parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+        return parts, parts.port
+    except ValueError:
+        raise InputError(f"values file {at_endpoint}: expected a URL or HOST[:PORT], got "
+                         f"{describe_value(endpoint)}") from None
+
+
+def _endpoint(endpoint: str, fields: Mapping[str, _Field], at_endpoint: str) -> tuple[str, bool]:
+    parts, parsed_port = _split_endpoint(endpoint, at_endpoint)
     hostport = parts.netloc or endpoint
     port = fields["port"].value
-    if port and parts.port is None:
+    if port and parsed_port is None:
         hostport = f"{hostport}:{port}"
     tls = _flag(fields["tlsEnabled"].value)
     secure = tls if tls is not None else parts.scheme == "https"
@@ -355,11 +371,11 @@ def _s3_query(fields: Mapping[str, _Field], endpoint: str | None) -> str:
     return "?" + "&".join(params) if params else ""
 
 
-def _azure_store(fields: Mapping[str, _Field], origin: str) -> list[EnvEntry]:
+def _azure_store(fields: Mapping[str, _Field], origin: str, at_endpoint: str) -> list[EnvEntry]:
     # W&B's Azure URL needs the storage account: read from the endpoint's host
     # (https://ACCOUNT.blob.core.windows.net) or taken as given when it is a bare name.
     endpoint = fields["endpoint"].value or ""
-    host = (urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname or "")
+    host = _split_endpoint(endpoint, at_endpoint)[0].hostname or ""
     account = host.split(".", 1)[0]
     entries: list[EnvEntry] = []
     if not account:
