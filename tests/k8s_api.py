@@ -48,6 +48,7 @@ class KubeAPI:
     forbidden: set[tuple[str, str, str]] = field(default_factory=set)  # (resource, ns, name|*)
     delay: float = 0.0
     require_token: bool = True
+    token: str = TOKEN  # the bearer token the server accepts
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Every request, with its method: (method, path?query).
@@ -167,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             api.calls.append((self.command, self.path))
         if api.delay:
             time.sleep(api.delay)
-        if api.require_token and self.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if api.require_token and self.headers.get("Authorization") != f"Bearer {api.token}":
             return self._send(401, _status(401, "Unauthorized", "Unauthorized"))
         parts = urlsplit(self.path)
         match = _PATH.match(parts.path)
