@@ -25,7 +25,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from gccheck.model import (
     UnavailableKind,
 )
 from gccheck.probes.interface import ProbeOptions
+from gccheck.probes.network import is_dns_failure
 
 log = logging.getLogger(__name__)
 # The SDKs log some answers they cannot parse as warnings with a traceback; without --debug
@@ -313,24 +313,6 @@ def account_url(account: str, endpoint: str | None) -> str:
 # ---- error handling ----------------------------------------------------------------------
 
 
-def _has_gaierror(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return True
-        stack.extend([current.__cause__, current.__context__,
-                      getattr(current, "inner_exception", None)])
-        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-    text = str(exc)
-    return ("Name or service not known" in text or "nodename nor servname" in text
-            or "Temporary failure in name resolution" in text or "NameResolutionError" in text)
-
-
 def _error_code(exc: Any) -> str:
     code = getattr(exc, "error_code", None)
     if not code:
@@ -449,7 +431,7 @@ def classify(exc: BaseException, call: str, plane: str, endpoint: str,
         if "SSL" in text or "CERTIFICATE" in text.upper():
             return Unavailable(UnavailableKind.UNREACHABLE,
                                f"TLS handshake with {endpoint} failed (certificate not trusted?)")
-        if _has_gaierror(exc):
+        if is_dns_failure(exc):
             return Unavailable(UnavailableKind.UNREACHABLE, f"DNS lookup failed for {endpoint}")
         if "timed out" in text.lower() or "timeout" in text.lower():
             return Unavailable(UnavailableKind.TIMEOUT,

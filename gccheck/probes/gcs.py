@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from gccheck.model import (
     VersioningState,
 )
 from gccheck.probes.interface import ProbeOptions
+from gccheck.probes.network import is_dns_failure
 
 log = logging.getLogger(__name__)
 # Without --debug (no handler configured) Python would print the SDKs' warnings to stderr;
@@ -134,26 +134,6 @@ class _Stage:
         self.now = "starting"
 
 
-def _has_gaierror(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return True
-        stack.extend([current.__cause__, current.__context__])
-        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
-    text = str(exc)
-    return ("Name or service not known" in text or "nodename nor servname" in text
-            or "Temporary failure in name resolution" in text or "NameResolutionError" in text)
-
-
 def classify(exc: BaseException, endpoint: str, timeout: float,
              attempts: int = 1) -> Unavailable:
     """Turn an SDK, google-auth or requests exception into a fact that says why."""
@@ -207,7 +187,7 @@ def classify(exc: BaseException, endpoint: str, timeout: float,
         return Unavailable(UnavailableKind.TIMEOUT,
                            f"no answer from {endpoint} within {timeout:g} s")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        if _has_gaierror(exc):
+        if is_dns_failure(exc):
             return Unavailable(UnavailableKind.UNREACHABLE, f"DNS lookup failed for {endpoint}")
         return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
     if isinstance(exc, _BadCredentials):

@@ -7,7 +7,6 @@ GetObjectLockConfiguration. boto3 is imported on first use.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from gccheck.model import (
     VersioningState,
 )
 from gccheck.probes.interface import ProbeOptions
+from gccheck.probes.network import is_dns_failure
 
 log = logging.getLogger(__name__)
 
@@ -105,24 +105,6 @@ class _Absent(Exception):
     """The configuration asked for was never set (no lifecycle rules, no object lock)."""
 
 
-def _has_gaierror(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return True
-        stack.extend([current.__cause__, current.__context__])
-        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-        error = getattr(current, "kwargs", {}).get("error")
-        if isinstance(error, BaseException):
-            stack.append(error)
-    return "Name or service not known" in str(exc) or "nodename nor servname" in str(exc)
-
-
 def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Unavailable:
     """Turn a botocore exception into a fact that says why the answer is missing."""
     from botocore import exceptions as bex
@@ -163,7 +145,7 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         return Unavailable(UnavailableKind.UNREACHABLE, f"TLS handshake with {endpoint} failed "
                                                         "(certificate not trusted?)")
     if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionClosedError):
-        if _has_gaierror(exc):
+        if is_dns_failure(exc):
             return Unavailable(UnavailableKind.UNREACHABLE,
                                f"DNS lookup failed for {endpoint}")
         return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")

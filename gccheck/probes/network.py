@@ -1,0 +1,32 @@
+"""What the probes share about network failures, whatever SDK raised them."""
+
+from __future__ import annotations
+
+import socket
+
+_DNS_MESSAGES = ("Name or service not known", "nodename nor servname",
+                 "Temporary failure in name resolution", "NameResolutionError")
+
+
+def is_dns_failure(exc: BaseException) -> bool:
+    """Whether a DNS lookup failure lies anywhere in the exception's chain.
+
+    SDKs wrap it differently: botocore in `kwargs["error"]`, urllib3 in `reason`, azure-core
+    in `inner_exception`, everyone in `__cause__`/`__context__` or `args`.
+    """
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        stack.extend([current.__cause__, current.__context__,
+                      getattr(current, "inner_exception", None), getattr(current, "reason", None),
+                      getattr(current, "kwargs", {}).get("error")
+                      if isinstance(getattr(current, "kwargs", None), dict) else None])
+        stack.extend(getattr(current, "args", ()))
+    text = str(exc)
+    return any(message in text for message in _DNS_MESSAGES)
