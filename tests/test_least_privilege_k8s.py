@@ -31,6 +31,23 @@ RUNS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """In-process runs share the root logger: a handler an earlier `--debug` run left behind
+    writes to a stream that is closed by now ("--- Logging error ---")."""
+    import logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    root.handlers[:] = []
+    root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+
+
 def role_grants() -> set[Grant]:
     return k8s_api.role_grants(ROLE_FILE)
 
@@ -73,7 +90,7 @@ def kube(moto_server: S3Server, bucket: str) -> Iterator[KubeServer]:
 
 def check(inproc: Any, kube: KubeServer, kubeconfig: Path, workload: str) -> Run:
     return inproc("check", "--hosting", "customer-managed-cloud", "--workload", workload,
-                  "--kubeconfig", str(kubeconfig), "--timeout", "5", "--format", "json")
+                  "--kubeconfig", str(kubeconfig), "--timeout", "10", "--format", "json")
 
 
 def results(run: Run) -> dict[str, dict[str, Any]]:
@@ -100,7 +117,7 @@ def test_exactly_the_role_in_an_audit(kube: KubeServer, tmp_path: Path,
     write_kubeconfig(tmp_path / "kc", kube.url)
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(yaml.safe_dump({
-        "defaults": {"hosting": "customer-managed-cloud", "kubeconfig": "kc", "timeout": 5},
+        "defaults": {"hosting": "customer-managed-cloud", "kubeconfig": "kc", "timeout": 10},
         "deployments": [{"name": label, "workload": workload}
                         for label, workload in RUNS.items()]}))
     run = gccheck_inproc("audit", str(fleet), "--format", "json", "-q")

@@ -44,11 +44,11 @@ def run_everything(kube: KubeServer, tmp_path: Path) -> None:
     workloads = ["wandb/deployment/wandb-app", "legacy/statefulset/wandb", "auto", "legacy/auto"]
     for workload in workloads:
         run = run_gccheck("check", "--hosting", "on-prem", "--workload", workload,
-                          "--kubeconfig", str(kubeconfig), "--timeout", "5", "--format", "json")
+                          "--kubeconfig", str(kubeconfig), "--timeout", "10", "--format", "json")
         assert run.code == 0, (workload, run.out, run.err)
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(yaml.safe_dump({
-        "defaults": {"hosting": "on-prem", "kubeconfig": "kubeconfig", "timeout": 5},
+        "defaults": {"hosting": "on-prem", "kubeconfig": "kubeconfig", "timeout": 10},
         "deployments": [{"name": f"d{i}", "workload": w} for i, w in enumerate(workloads)]}))
     run = run_gccheck("audit", str(fleet), "--format", "json", "--quiet")
     assert run.code == 0, (run.out, run.err)

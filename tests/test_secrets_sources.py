@@ -80,7 +80,7 @@ class Scenario:
     hosting: str = "customer-managed-cloud"
 
     def check_args(self) -> list[str]:
-        args = ["--hosting", self.hosting, "--timeout", "3"]
+        args = ["--hosting", self.hosting, "--timeout", "10"]
         for key, value in self.source.items():
             for item in value if isinstance(value, list) else [value]:
                 args += [f"--{key}", str(item)]
@@ -221,7 +221,7 @@ def run_case(case: str, world: World, fleets: dict[str, str]) -> Written:
         args = ["check", *world.scenarios[name].check_args(), "--termination-message",
                 str(termination)]
     else:
-        args = ["audit", fleets[name], "--timeout", "3"]
+        args = ["audit", fleets[name], "--timeout", "10"]
     args += ["--format", fmt, "--debug"] + (["--output", str(output)] if to_file else [])
     run = run_gccheck(*args)
     texts = {"stdout": run.out, "stderr": run.err}
