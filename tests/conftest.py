@@ -112,6 +112,13 @@ def gccheck_inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
     from gccheck.cli import main
 
     def invoke(*args: str, env: Mapping[str, str] | None = None) -> Run:
+        import logging
+
+        # Each run starts as a fresh process would: no handler from an earlier --debug run
+        # (it would write into a closed capture stream).
+        root = logging.getLogger()
+        root.handlers[:] = []
+        root.setLevel(logging.WARNING)
         for key in list(os.environ):
             monkeypatch.delenv(key)
         for key, value in clean_env(env).items():
