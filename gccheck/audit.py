@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gccheck import __version__
-from gccheck.bucket_url import BucketLocation, parse_bucket_url
+from gccheck.bucket_url import BucketLocation, parse_bucket_url, validate_endpoint_url
 from gccheck.concurrency import DaemonPool
 from gccheck.debuglog import debug
 from gccheck.errors import InputError
@@ -72,6 +72,8 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
             redactor: Redactor) -> Prepared:
     """Read the settings and parse the bucket URL; raises InputError for bad input."""
     hosting = hosting_type(matrix, spec.hosting)
+    if spec.endpoint_url:
+        validate_endpoint_url(spec.endpoint_url)
     settings = source_for(spec, environ).read()
     redactor.add_settings({k: s.value for k, s in settings.values.items()})
     for secret in settings.secrets:

@@ -2,11 +2,11 @@
 
 Forms (see README "Bucket URLs"):
   s3://bucket[/path]                                   AWS, ambient credentials
-  s3://AK:SK@host[:port]/bucket[/path]?region=&tls=&forcePathStyle=   S3-compatible or AWS
-  s3://AK:SK@bucket[/path]                             AWS with keys (operator chart form)
-  cw://AK:SK@cwobject.com/bucket[/path]?tls=true       CoreWeave
-  gs://bucket[/path], gs://EMAIL:URL-ENCODED-PEM@bucket[/path]
-  az://account/container[/path], az://:URL-ENCODED-KEY@account/container[/path]
+  s3://<key>:<secret>@host[:port]/bucket[/path]?region=&tls=&forcePathStyle=   S3-compatible
+  s3://<key>:<secret>@bucket[/path]                    AWS with keys (operator chart form)
+  cw://<key>:<secret>@cwobject.com/bucket[/path]       CoreWeave
+  gs://bucket[/path], gs://<email>:<url-encoded-pem>@bucket[/path]
+  az://account/container[/path], az://:<url-encoded-key>@account/container[/path]
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ _WRONG_SCHEMES = {
     "wasb": "az://",
     "s3a": "s3://",
     "s3n": "s3://",
-    "minio": "s3://AK:SK@host:port/bucket",
-    "http": "s3://AK:SK@host:port/bucket or --endpoint-url",
-    "https": "s3://AK:SK@host:port/bucket or --endpoint-url",
+    "minio": "s3://<key>:<secret>@host:port/bucket",
+    "http": "s3://<key>:<secret>@host:port/bucket or --endpoint-url",
+    "https": "s3://<key>:<secret>@host:port/bucket or --endpoint-url",
 }
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,254}$", re.I)
+# AWS's rules (3-63), lenient on case and '_' that legacy buckets and other stores allow.
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$", re.I)
 _GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9]$")
 _AZ_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _AZ_CONTAINER = re.compile(r"^(?:\$root|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62})$")
@@ -113,7 +114,7 @@ def _credentials(url: str, userinfo: str | None) -> tuple[str | None, str | None
         return None, None
     user, colon, password = userinfo.partition(":")
     if not colon:
-        raise _fail(url, "credentials must look like KEY:SECRET@")
+        raise _fail(url, "credentials must look like <key>:<secret>@")
     return unquote(user) or None, unquote(password) or None
 
 
@@ -129,12 +130,35 @@ def _host_and_port(url: str, netloc: str) -> tuple[str, int | None]:
     return host, port
 
 
+def _in_domain(host: str, *domains: str) -> bool:
+    host = host.lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+_AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn")
+_COREWEAVE_DOMAINS = ("cwobject.com", "cwlota.com")
+
+
 def _looks_like_endpoint(host: str, port: int | None) -> bool:
     return port is not None or host == "localhost" or host.startswith("[") or "." in host
 
 
+def validate_endpoint_url(value: str, where: str = "--endpoint-url") -> str:
+    """An http(s) URL with a host; raises InputError otherwise."""
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InputError(f"{where}: {mask_url(value)!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{where}: {mask_url(value)!r} must be an http:// or https:// URL "
+                         "with a host, e.g. http://127.0.0.1:9000")
+    return value.strip()
+
+
 def _endpoint(host: str, port: int | None, tls: bool | None) -> str:
-    secure = tls if tls is not None else host.endswith("amazonaws.com")
+    # AWS and CoreWeave only serve HTTPS; other stores say so with tls=true.
+    secure = tls if tls is not None else _in_domain(host, *_AWS_DOMAINS, *_COREWEAVE_DOMAINS)
     hostport = f"{host}:{port}" if port is not None else host
     return f"{'https' if secure else 'http'}://{hostport}"
 
@@ -152,16 +176,19 @@ def _s3_provider_for(endpoint_url: str | None, scheme: str) -> str:
     if endpoint_url is None:
         return AWS
     host = urlsplit(endpoint_url).hostname or ""
-    if host.endswith("amazonaws.com"):
+    if _in_domain(host, *_AWS_DOMAINS):
         return AWS
-    if host.endswith("cwobject.com") or host.endswith("cwlota.com"):
+    if _in_domain(host, *_COREWEAVE_DOMAINS):
         return COREWEAVE
     return S3_COMPATIBLE
 
 
-def _check_s3_bucket(url: str, bucket: str) -> None:
+def _check_s3_bucket(url: str, bucket: str, host_was_bucket: bool) -> None:
     if not _S3_BUCKET.match(bucket):
-        raise _fail(url, f"{bucket!r} is not a valid bucket name")
+        hint = (f"; if {bucket!r} is an S3-compatible endpoint's host, pass --endpoint-url"
+                if host_was_bucket else "")
+        raise _fail(url, f"{bucket!r} is not a valid bucket name (3-63 letters, digits, dots, "
+                         f"hyphens){hint}")
 
 
 def parse_bucket_url(url: str, endpoint_url: str | None = None) -> BucketLocation:
@@ -214,6 +241,7 @@ def _parse_s3(url: str, scheme: str, netloc: str, path: str, params: dict[str, l
     reading: str | None = None
     endpoint: str | None
     if endpoint_url:
+        endpoint_url = validate_endpoint_url(endpoint_url)
         # --endpoint-url settles it: the host is the endpoint only if it is that endpoint.
         given = urlsplit(endpoint_url)
         host_is_endpoint = (given.hostname or "").lower() == host.lower() and (
@@ -228,8 +256,10 @@ def _parse_s3(url: str, scheme: str, netloc: str, path: str, params: dict[str, l
             reading = f"read {host!r} as the {role}, as --endpoint-url says"
     elif scheme == "cw" and not has_path:
         bucket, rest, endpoint = host, "", COREWEAVE_ENDPOINT
-    elif scheme == "cw" or (access_key is not None and has_path
-                            and (_looks_like_endpoint(host, port) or tls is not None)):
+    elif scheme == "cw" or (has_path and (port is not None or host == "localhost"
+                                          or host.startswith("["))) or (
+            access_key is not None and has_path
+            and (_looks_like_endpoint(host, port) or tls is not None)):
         bucket, rest = _bucket_and_path(url, path)
         # CoreWeave only serves HTTPS.
         endpoint = _endpoint(host, port, True if scheme == "cw" and tls is None else tls)
@@ -239,12 +269,12 @@ def _parse_s3(url: str, scheme: str, netloc: str, path: str, params: dict[str, l
     else:
         if port is not None:
             raise _fail(url, "a host:port needs the bucket in the path "
-                             "(s3://AK:SK@host:port/bucket)")
+                             "(s3://<key>:<secret>@host:port/bucket)")
         bucket, rest, endpoint = host, path.strip("/"), None
         if access_key is not None and has_path:
             reading = (f"read {host!r} as the bucket and {rest!r} as a path (AWS); "
                        "for an S3-compatible endpoint, pass --endpoint-url")
-    _check_s3_bucket(url, bucket)
+    _check_s3_bucket(url, bucket, host_was_bucket=bucket == host)
     provider = _s3_provider_for(endpoint, scheme)
     return BucketLocation(
         scheme=scheme, provider=provider, bucket=bucket, path=rest, endpoint_url=endpoint,

@@ -63,7 +63,13 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
     emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
          output)
     if termination_message:
-        write_termination_message(termination_message, redactor.redact(termination_line(report)))
+        try:
+            write_termination_message(termination_message,
+                                      redactor.redact(termination_line(report)))
+        except InputError as exc:
+            # The verdict is in the report and the exit code; a missing message file must not
+            # turn "report only" (--fail-on never) into a blocked release.
+            sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
     code = report.exit_code(warn_only)
     return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
 
@@ -144,34 +150,44 @@ def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
     return 0
 
 
+def _provider_title(matrix: Matrix, provider: str) -> str:
+    if provider == ANY:
+        return "any provider"
+    return matrix.providers[provider].title if provider in matrix.providers else provider
+
+
 def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) -> int:
     matrix = load(matrix_path)
-    catalog = load_catalog()
     check = matrix.requirements.get(check_id) or matrix.advisories.get(check_id)
-    entry = catalog.get(check_id)
-    if check is None or entry is None:
+    if check is None:
         known = ", ".join([*matrix.requirements, *matrix.advisories])
         raise InputError(f"unknown requirement or advisory {check_id!r} (one of: {known})")
+    entry = load_catalog().get(check_id)
     kind = "requirement" if check_id in matrix.requirements else "advisory (warn)"
     required_by = [h.id for h in matrix.hosting_types.values() if check_id in h.requires]
-    lines = [f"{check_id}: {check.title} [{kind}]", "", entry.what, "", "Why: " + entry.why, ""]
+    lines = [f"{check_id}: {check.title} [{kind}]", ""]
+    if entry is not None:
+        lines += [entry.what, "", "Why: " + entry.why, ""]
     if kind == "requirement":
         lines.append("Required for: " + (", ".join(required_by) or "no hosting type"))
     if check.providers:
         lines.append("Applies to buckets on: " + ", ".join(
             matrix.providers[p].title for p in sorted(check.providers)))
-    lines += ["", "Fix:"]
-    for provider, ways in entry.fix.items():
-        title = "any provider" if provider == ANY else matrix.providers[provider].title \
-            if provider in matrix.providers else provider
-        lines.append(f"  {title}:")
-        for way, text in ways.items():
-            body = text.rstrip().replace("\n", "\n        ")
-            lines.append(f"    {way}:\n        {body}")
-    lines += ["", "Permissions gccheck needs to check it (read-only):"]
-    for provider, perms in entry.permissions.items():
-        title = "any provider" if provider == ANY else provider
-        lines.append(f"  {title}: {', '.join(perms)}")
+    lines.append(f"Judged by rule: {check.check}")
+    if entry is None:
+        # A requirement added in a custom matrix.yaml: the rules know it, the catalog does not.
+        lines += ["", "No explanation, fix or permission list is shipped for this id."]
+    else:
+        lines += ["", "Fix:"]
+        for provider, ways in entry.fix.items():
+            lines.append(f"  {_provider_title(matrix, provider)}:")
+            for way, text in ways.items():
+                body = text.rstrip().replace("\n", "\n        ")
+                lines.append(f"    {way}:\n        {body}")
+        lines += ["", "Permissions gccheck needs to check it (read-only):"]
+        for provider, perms in entry.permissions.items():
+            lines.append(f"  {_provider_title(matrix, provider)}:")
+            lines += [f"    - {perm}" for perm in perms]
     emit("\n".join(lines) + "\n", redactor)
     return 0
 

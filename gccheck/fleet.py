@@ -49,6 +49,9 @@ def _text(value: Any, key: str) -> str:
         raise _EntryError(f"{key}: expected a non-empty string, got {_shown(value)}")
     if any(ch in value for ch in "\r\n\x00"):
         raise _EntryError(f"{key}: must be on one line")
+    if not value.isprintable():
+        # Tabs, NEL, ANSI escapes would reach the terminal and the HTML report as they are.
+        raise _EntryError(f"{key}: must not contain control characters")
     return value.strip()
 
 

@@ -20,8 +20,11 @@ SECRET_NAME = re.compile(
     r"KEY|SECRET|TOKEN|PASSW|CREDENTIAL|CONNECTION_STRING|PRIVATE|AUTH|SAS|SIGNATURE", re.I
 )
 
-# scheme://userinfo@ : userinfo may hold access keys, account keys or private keys.
-_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)([^@\s'\"]+)@", re.I)
+# scheme://userinfo@ : userinfo may hold access keys, account keys or private keys. Greedy to
+# the token's last '@': a secret key may hold an unencoded '@' (the URL parser reads it so).
+_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)([^\s'\"]*)@", re.I)
+# Placeholders in help texts (s3://<key>:<secret>@host, az://:<key>@account) are not secrets.
+_PLACEHOLDER = re.compile(r"^(?:<[a-z-]+>)?(?::<[a-z-]+>)?$")
 _SHAPES = (
     # Azure connection strings and SAS tokens.
     re.compile(r"(AccountKey=)[^;\s'\"]+", re.I),
@@ -38,7 +41,16 @@ _SHAPES = (
     re.compile(r"()-----BEGIN[%\w]*PRIVATE[%\w]*KEY-----.*?(?:-----END[^-]*KEY-----|$)", re.S),
     re.compile(r"()(?:%2D){5}BEGIN.*?PRIVATE.*?(?:%2D){5}.*?(?:END.*?(?:%2D){5}|$)", re.S | re.I),
 )
-_MIN_SECRET_LEN = 4
+# Values shorter than this are not learned as secrets: hiding every 'wandb' or 'true' in a
+# report would make it unreadable (URL userinfo is masked by shape whatever its length).
+_MIN_SECRET_LEN = 8
+_FLAG_WORDS = {"", "true", "false", "yes", "no", "on", "off", "0", "1", "none", "null"}
+
+
+def is_flag_word(value: str) -> bool:
+    """A boolean-like word: revealing that a flag read from a Secret is 'true' reveals nothing,
+    and hiding every 'true' in a report would make it unreadable."""
+    return value.strip().lower() in _FLAG_WORDS
 
 
 def is_secret_name(name: str) -> bool:
@@ -51,6 +63,8 @@ def mask_url(url: str) -> str:
 
     def hide(match: re.Match[str]) -> str:
         userinfo = match.group(2)
+        if _PLACEHOLDER.match(userinfo):
+            return match.group(0)
         hidden = f"{MASK}:{MASK}" if ":" in userinfo else MASK
         return f"{match.group(1)}{hidden}@"
 
@@ -119,7 +133,7 @@ class Redactor:
 
     def add(self, secret: str | None) -> None:
         """Remember a secret (and its URL-encoded and base64 forms) to hide from now on."""
-        if secret and len(secret.strip()) >= _MIN_SECRET_LEN:
+        if secret and len(secret.strip()) >= _MIN_SECRET_LEN and not is_flag_word(secret):
             before = len(self._secrets)
             self._secrets |= _variants(secret)
             if secret != secret.strip():
@@ -135,8 +149,12 @@ class Redactor:
             if is_secret_name(name):
                 self.add(value)
             for match in _URL_USERINFO.finditer(value):
-                for part in re.split(r"[:]", match.group(2), maxsplit=1):
-                    self.add(part)
+                # The password part; the user part too when it is long enough to be a key id
+                # (AWS: 20 characters), not a user name such as 'wandb'.
+                user, _, password = match.group(2).partition(":")
+                self.add(password)
+                if len(user) >= 16:
+                    self.add(user)
 
     def redact(self, text: str) -> str:
         """The text with every known secret and secret-shaped substring replaced by ***."""

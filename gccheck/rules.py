@@ -90,7 +90,9 @@ def _bucket_precheck(check: Check, kind: Kind, ctx: Context) -> Result | None:
     if ctx.facts.missing:
         return _result(check, kind, Status.FAIL,
                        ctx.facts.missing_reason or f"bucket {ctx.bucket.display_name} does not exist",
-                       _bucket_detail(ctx))
+                       _bucket_detail(ctx),
+                       "check the bucket name in BUCKET (or --bucket), and the endpoint, region or "
+                       "account it is looked up in; W&B needs the bucket to exist")
     return None
 
 
@@ -108,6 +110,13 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _same_words(name: str, variable: str) -> bool:
+    """Another spelling of the same idea: WANDB_ARTIFACT_GC_ENABLED, GORILLA_GC_ENABLED, ..."""
+    words = set(name.split("_"))
+    return "GC" in words and bool(words & {"ENABLED", "ENABLE"}) and bool(
+        words & {"ARTIFACT", "ARTIFACTS", "GORILLA"}) and "BATCH" not in words
+
+
 def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list[str]:
     """Names that look like a mistyped `variable`: other case, a known near-miss, 1-2 edits."""
     found = []
@@ -116,7 +125,8 @@ def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list
             continue
         upper = name.upper()
         if (upper == variable or name in known
-                or (abs(len(name) - len(variable)) <= 2 and edit_distance(upper, variable) <= 2)):
+                or (abs(len(name) - len(variable)) <= 2 and edit_distance(upper, variable) <= 2)
+                or _same_words(upper, variable)):
             found.append(name)
     return sorted(found)
 

@@ -218,3 +218,22 @@ def test_output_file_gets_the_usual_mode(tmp_path: Path, gccheck_inproc: Any) ->
     out.chmod(0o640)
     gccheck_inproc("check", "--hosting", "shared-cloud", "--format", "json", "--output", str(out))
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
+
+
+def test_junit_under_strict_fails_on_warning_advisories(moto_server: S3Server,
+                                                        gccheck_inproc: Any) -> None:
+    url = moto_server.url(make_bucket(moto_server, "Enabled"))  # no noncurrent rule: warns
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--bucket", url, "--format", "junit",
+                         "--strict", env=GC_ON)
+    assert run.code == 1
+    suite = ET.fromstring(run.out).find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    case = next(c for c in suite.findall("testcase") if c.get("name") == "noncurrent-never-expire")
+    assert case.find("failure") is not None
+
+
+def test_unwritable_termination_message_does_not_change_the_verdict(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--fail-on", "never",
+                         "--termination-message", "/nonexistent-dir/termination-log")
+    assert run.code == 0
+    assert "warning: --termination-message" in run.err

@@ -22,12 +22,24 @@ def test_redactor_hides_known_secrets_in_every_encoding() -> None:
 def test_redactor_learns_secret_named_settings_and_url_keys() -> None:
     redactor = Redactor()
     redactor.add_settings({"AWS_SECRET_ACCESS_KEY": "topsecretvalue1",
-                           "BUCKET": "s3://AKIAKEYID:urlsecret99@host/b",
+                           "BUCKET": "s3://AKIAKEYID00000000000:urlsecret99@host/b",
+                           "MYSQL": "mysql://wandb:wandbpass@mysql:3306/wandb",
+                           "X_AUTH_METHOD": "true",
                            "GORILLA_ARTIFACT_GC_ENABLED": "true"})
-    text = redactor.redact("topsecretvalue1 AKIAKEYID urlsecret99 true")
+    text = redactor.redact("topsecretvalue1 AKIAKEYID00000000000 urlsecret99 wandbpass")
     assert "topsecretvalue1" not in text and "urlsecret99" not in text
-    assert "AKIAKEYID" not in text
-    assert text.endswith("true")
+    assert "AKIAKEYID00000000000" not in text and "wandbpass" not in text
+    # A user name, a short value and a flag word are not learned as secrets.
+    assert redactor.redact("wandb · on-prem: true") == "wandb · on-prem: true"
+
+
+def test_placeholders_in_help_text_are_not_masked() -> None:
+    hint = "W&B uses s3://<key>:<secret>@host:port/bucket or az://:<url-encoded-key>@acct/c"
+    assert Redactor().redact(hint) == hint
+
+
+def test_secret_with_an_at_sign_is_masked_whole() -> None:
+    assert mask_url("s3://K:First@Second@127.0.0.1:9/b") == "s3://***:***@127.0.0.1:9/b"
 
 
 def test_redactor_masks_secret_shapes_it_was_not_told() -> None:

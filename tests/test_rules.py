@@ -171,3 +171,19 @@ def test_unresolved_bucket_setting_says_why_there_is_no_bucket() -> None:
     versioning = next(r for r in report.results if r.id == "bucket-versioning")
     assert versioning.status is Status.UNKNOWN
     assert "BUCKET cannot be read (wandb-cr.yaml: spec.objectStore)" in versioning.summary
+
+
+@pytest.mark.parametrize("name", ["WANDB_ARTIFACT_GC_ENABLED", "ARTIFACT_GC_ENABLED",
+                                  "GORILLA_GC_ENABLED"])
+def test_other_spellings_of_the_same_words_are_suggested(name: str) -> None:
+    _, summary = results("on-prem", env(**{name: "true"}))["gc-env-var"]
+    assert f"did you mean {name}" in summary
+
+
+def test_missing_bucket_has_a_fix() -> None:
+    facts = BucketFacts("aws", missing=True)
+    bucket = parse_bucket_url(S3)
+    ctx = Context(MATRIX, MATRIX.hosting_types["on-prem"], env(), bucket, facts)
+    versioning = next(r for r in evaluate(ctx) if r.id == "bucket-versioning")
+    assert versioning.status is Status.FAIL and versioning.remediation
+    assert "BUCKET" in versioning.remediation

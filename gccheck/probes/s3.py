@@ -114,12 +114,13 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code in _DENIED or status == 403:
-            return Unavailable(UnavailableKind.DENIED,
-                               f"access denied: {permission} is not allowed", permission)
+        # Rejected credentials come as 403 too: check them before "not allowed".
         if code in _CREDENTIALS_BAD:
             return Unavailable(UnavailableKind.NO_CREDENTIALS,
                                f"the credentials were rejected ({code})")
+        if code in _DENIED or status == 403:
+            return Unavailable(UnavailableKind.DENIED,
+                               f"access denied: {permission} is not allowed", permission)
         if code in _THROTTLED or status == 429:
             return Unavailable(UnavailableKind.UNREACHABLE,
                                f"throttled by the endpoint ({code or status}) after retries")

@@ -150,12 +150,6 @@ def contains_unknown(text: str) -> bool:
     return UNKNOWN_MARK in text
 
 
-def is_flag_word(value: str) -> bool:
-    """A boolean-like word: revealing that a flag read from a Secret is 'true' reveals nothing,
-    and hiding every 'true' in a report would make it unreadable."""
-    return value.strip().lower() in {"", "true", "false", "yes", "no", "on", "off", "0", "1"}
-
-
 class IncompleteEnv(Mapping[str, Setting]):
     """An environment with a source we could not read (an `envFrom` Secret, say).
 

@@ -31,14 +31,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gccheck.errors import InputError
-from gccheck.masking import describe_value
+from gccheck.masking import describe_value, is_flag_word
 from gccheck.model import Setting, Settings
 from gccheck.sources.chart_bucket import without_keys
 from gccheck.sources.envvars import (
     UNKNOWN_MARK,
     EnvEntry,
     IncompleteEnv,
-    is_flag_word,
     resolve,
 )
 

@@ -264,8 +264,9 @@ def _external_store(store: Mapping[str, Any], where: _Where,
     fields = {key: _field(store, key, where, at) for key in (
         "provider", "endpoint", "port", "accessKey", "secretKey", "bucket", "path", "region",
         "tlsEnabled", "forcePathStyle", "url")}
-    secrets = [f.value for k, f in fields.items()
-               if f.value and k in ("accessKey", "secretKey", "url")]
+    # The URL's own keys are learned by the run's redactor when BUCKET is read; the URL
+    # itself is not a secret.
+    secrets = [f.value for k, f in fields.items() if f.value and k in ("accessKey", "secretKey")]
     entries: list[EnvEntry] = []
     if fields["region"].value:
         entries.append(EnvEntry("AWS_REGION", fields["region"].value, where(*at, "region"),
