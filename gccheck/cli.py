@@ -11,6 +11,7 @@ import click
 
 from gccheck import __version__
 from gccheck.errors import InputError
+from gccheck.formats import AUDIT_FORMATS, CHECK_FORMATS
 from gccheck.masking import Redactor
 from gccheck.model import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED
 
@@ -109,7 +110,7 @@ def _common_output(fn: Any) -> Any:
 @click.option("--name", envvar="GCCHECK_NAME", default="wandb", show_default=True,
               help="Name of the deployment in the report.")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(["table", "json", "markdown", "junit"]))
+              type=click.Choice(CHECK_FORMATS))
 @click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
               type=click.Choice(["fail", "unknown", "never"]),
               help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
@@ -153,7 +154,7 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
 @click.argument("fleet", envvar="GCCHECK_FLEET", metavar="FLEET.yaml",
                 type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(["table", "json", "markdown", "junit", "html", "prometheus"]))
+              type=click.Choice(AUDIT_FORMATS))
 @click.option("--concurrency", "-j", envvar="GCCHECK_CONCURRENCY", type=click.IntRange(1, 256),
               default=32, show_default=True, metavar="N",
               help="Deployments checked at once (each runs its bucket's calls concurrently).")

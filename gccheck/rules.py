@@ -6,7 +6,7 @@ Rules never touch the network or an SDK; probes gather facts, rules judge them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gccheck.bucket_url import BucketLocation
@@ -318,6 +318,3 @@ def evaluate(ctx: Context) -> tuple[Result, ...]:
                 results.append(RULES[check.check](check, Kind.ADVISORY, ctx))
     return tuple(results)
 
-
-def rule_names() -> Mapping[str, Rule]:
-    return RULES
