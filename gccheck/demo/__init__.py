@@ -50,7 +50,8 @@ def check_case(case: DemoCase, matrix: Matrix, redactor: Redactor) -> int:
 
 
 def run_demo(redactor: Redactor) -> int:
-    """Run every part; 0 when every case behaved as the demo expects."""
+    """Run every part and the closing audit; 0 once it has shown them (the demo shows, the
+    cases it runs are asserted by the tests)."""
     matrix = load_matrix(None, RULES)
     all_cases: list[DemoCase] = []
     with ExitStack() as stack:
