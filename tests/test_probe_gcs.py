@@ -248,7 +248,7 @@ def test_explain_gives_the_gcs_fix() -> None:
     assert run.code == 0
     assert "gcloud storage buckets update gs://{bucket} --versioning" in run.out
     assert "versioning { enabled = true }" in run.out
-    assert "gcp: storage.buckets.get" in run.out
+    assert "Google Cloud Storage:\n    - storage.buckets.get" in run.out
 
 
 # ---- demo ----------------------------------------------------------------------------------
