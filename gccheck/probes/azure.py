@@ -43,7 +43,7 @@ from gccheck.model import (
     UnavailableKind,
 )
 from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import is_dns_failure
+from gccheck.probes.network import MAX_ATTEMPTS, RETRIED_STATUS, is_dns_failure, retry_wait
 
 log = logging.getLogger(__name__)
 # The SDKs log some answers they cannot parse as warnings with a traceback; without --debug
@@ -67,9 +67,6 @@ SAS_GRANTS = {
 _SAS_REFUSALS = frozenset({"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
                            "AuthorizationServiceMismatch"})
 DEFAULT_ARM = "https://management.azure.com"
-MAX_ATTEMPTS = 3
-_RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
-_BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
 _THROTTLED_CODES = frozenset({"ServerBusy", "TooManyRequests", "OperationTimedOut"})
 _NO_KEY_NOR_SUBSCRIPTION = (
     "no way to read the blob service properties: give the account key (az://:KEY@account/"
@@ -351,7 +348,7 @@ def _retryable(exc: BaseException) -> bool:
     from azure.core.exceptions import HttpResponseError, IncompleteReadError
 
     return (isinstance(exc, HttpResponseError) and not isinstance(exc, IncompleteReadError)
-            and exc.status_code in _RETRIED_STATUS)
+            and exc.status_code in RETRIED_STATUS)
 
 
 def classify(exc: BaseException, call: str, plane: str, endpoint: str,
@@ -505,7 +502,7 @@ def _with_retries(call: Callable[[], Any], deadline: _Deadline,
                 failed.append(exc)
                 if len(failed) >= MAX_ATTEMPTS:
                     raise
-                wait = max(_BACKOFF * 2 ** (len(failed) - 1), retry_after(exc) or 0.0)
+                wait = retry_wait(len(failed), retry_after(exc))
                 if wait >= deadline.left():  # an answer after the deadline is no answer
                     raise
                 time.sleep(wait)

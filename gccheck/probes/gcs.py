@@ -35,7 +35,7 @@ from gccheck.model import (
     VersioningState,
 )
 from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import is_dns_failure
+from gccheck.probes.network import MAX_ATTEMPTS, RETRIED_STATUS, is_dns_failure, retry_wait
 
 log = logging.getLogger(__name__)
 # Without --debug (no handler configured) Python would print the SDKs' warnings to stderr;
@@ -45,9 +45,6 @@ logging.getLogger("google").addHandler(logging.NullHandler())
 PERMISSION = "storage.buckets.get"
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
-MAX_ATTEMPTS = 3
-_RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
-_BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
 _NO_CREDENTIALS = ("no Google credentials found (a key in the bucket URL, "
                    "GOOGLE_APPLICATION_CREDENTIALS, workload identity, or "
                    "gcloud auth application-default login)")
@@ -221,7 +218,7 @@ def _retry_after_text(exc: BaseException) -> str:
 
 def _retryable(exc: BaseException) -> bool:
     code = getattr(exc, "code", None)
-    return isinstance(code, int) and code in _RETRIED_STATUS
+    return isinstance(code, int) and code in RETRIED_STATUS
 
 
 def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
@@ -375,7 +372,7 @@ class Probe:
                     attempts.append(exc)
                     if not _retryable(exc) or len(attempts) >= MAX_ATTEMPTS:
                         raise
-                    wait = max(_BACKOFF * 2 ** (len(attempts) - 1), retry_after(exc) or 0.0)
+                    wait = retry_wait(len(attempts), retry_after(exc))
                     # A wait that ends past the deadline cannot give an answer in time.
                     if time.monotonic() + wait >= deadline:
                         raise

@@ -30,3 +30,17 @@ def is_dns_failure(exc: BaseException) -> bool:
         stack.extend(getattr(current, "args", ()))
     text = str(exc)
     return any(message in text for message in _DNS_MESSAGES)
+
+
+# The retry policy of the probes that do their own retries (GCS, Azure; boto3 has its own,
+# bounded the same way): 429 and 5xx only, at most 3 attempts, 0.2 s then 0.4 s apart unless
+# Retry-After asks for longer, never waiting past the deadline.
+MAX_ATTEMPTS = 3
+RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+_BACKOFF = 0.2
+
+
+def retry_wait(failed_attempts: int, retry_after: float | None) -> float:
+    """Seconds to wait before the next attempt, after `failed_attempts` failures."""
+    backoff: float = _BACKOFF * 2 ** (failed_attempts - 1)
+    return max(backoff, retry_after or 0.0)
