@@ -17,11 +17,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-import queue
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -192,52 +190,21 @@ class Azurite:
 @contextmanager
 def azurite(keys: dict[str, str]) -> Iterator[Azurite]:
     """Start Azurite with these accounts (AZURITE_ACCOUNTS); skip the test if it is absent."""
+    from gccheck.demo.azure import launch_azurite, stop_process
+
     exe = find_azurite()
     if exe is None:
         pytest.skip("Azurite not found: set AZURITE, put azurite on PATH, or run "
                     "'npm install --prefix .tools azurite@3' (as .ci/run does)")
     if shutil.which("node") is None and not os.environ.get("AZURITE"):
         pytest.skip("Azurite needs Node.js, which is not on PATH")
-    env = dict(os.environ)
-    env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in keys.items())
-    proc = subprocess.Popen(
-        [exe, "--skipApiVersionCheck", "--inMemoryPersistence", "--disableTelemetry", "--loose",
-         "--silent", "--blobHost", "127.0.0.1", "--blobPort", "0", "--queuePort", "0",
-         "--tablePort", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def drain() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=drain, daemon=True).start()
-    endpoint = None
-    seen: list[str] = []
-    deadline = time.monotonic() + 30
+    proc, endpoint, seen = launch_azurite(exe, keys)
     try:
-        while endpoint is None and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            seen.append(line.rstrip())
-            if "Blob service is successfully listening at" in line:
-                endpoint = line.rsplit(" ", 1)[-1].strip()
         if endpoint is None:
-            pytest.fail("Azurite did not start: " + " | ".join(seen[-5:]))
-        yield Azurite(endpoint.rstrip("/"), dict(keys))
+            pytest.fail("Azurite did not start: " + " | ".join(seen))
+        yield Azurite(endpoint, dict(keys))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 # ---- Azure: Resource Manager ---------------------------------------------------------------

@@ -37,7 +37,7 @@ def find_azurite() -> str | None:
     return None
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_process(proc: subprocess.Popen[str]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=5)
@@ -46,13 +46,13 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.wait(timeout=5)
 
 
-def _server(stack: ExitStack, keys: dict[str, str]) -> str:
-    exe = find_azurite()
-    if shutil.which("node") is None:
-        raise DemoSkipped("Node.js is not installed, and Azurite runs on it"
-                          + ("" if exe else f"; then {_INSTALL}"))
-    if exe is None:
-        raise DemoSkipped(f"Azurite is not installed: {_INSTALL}")
+def launch_azurite(exe: str, keys: dict[str, str], wait: float = 30.0
+                   ) -> tuple[subprocess.Popen[str], str | None, list[str]]:
+    """Start Azurite on 127.0.0.1 with these accounts (AZURITE_ACCOUNTS).
+
+    Returns the process, its blob endpoint (None if it did not start within `wait` seconds)
+    and its last lines of output; the caller stops the process (`stop_process`).
+    """
     env = dict(os.environ)
     env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in keys.items())
     # --skipApiVersionCheck: current azure-storage-blob sends an API version Azurite refuses.
@@ -61,7 +61,6 @@ def _server(stack: ExitStack, keys: dict[str, str]) -> str:
          "--silent", "--blobHost", "127.0.0.1", "--blobPort", "0", "--queuePort", "0",
          "--tablePort", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    stack.callback(_stop, proc)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def drain() -> None:
@@ -71,8 +70,8 @@ def _server(stack: ExitStack, keys: dict[str, str]) -> str:
         lines.put(None)
 
     threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + 30
-    last = ""
+    deadline = time.monotonic() + wait
+    seen: list[str] = []
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -80,10 +79,25 @@ def _server(stack: ExitStack, keys: dict[str, str]) -> str:
             break
         if line is None:
             break
-        last = line.strip() or last
+        if line.strip():
+            seen.append(line.rstrip())
         if "Blob service is successfully listening at" in line:
-            return line.rsplit(" ", 1)[-1].strip().rstrip("/")
-    raise DemoSkipped(f"Azurite did not start ({last or 'no output'})")
+            return proc, line.rsplit(" ", 1)[-1].strip().rstrip("/"), seen[-5:]
+    return proc, None, seen[-5:]
+
+
+def _server(stack: ExitStack, keys: dict[str, str]) -> str:
+    exe = find_azurite()
+    if shutil.which("node") is None:
+        raise DemoSkipped("Node.js is not installed, and Azurite runs on it"
+                          + ("" if exe else f"; then {_INSTALL}"))
+    if exe is None:
+        raise DemoSkipped(f"Azurite is not installed: {_INSTALL}")
+    proc, endpoint, seen = launch_azurite(exe, keys)
+    stack.callback(stop_process, proc)
+    if endpoint is None:
+        raise DemoSkipped(f"Azurite did not start ({seen[-1] if seen else 'no output'})")
+    return endpoint
 
 
 def start(stack: ExitStack) -> list[DemoCase]:
