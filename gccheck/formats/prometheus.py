@@ -18,6 +18,8 @@ Alert on `gccheck_requirement_status == 1` (fails) and `== 2` (unverified).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gccheck.model import Kind, Report, Status
 
 REQUIREMENT_VALUES = {
@@ -54,25 +56,26 @@ def _family(out: list[str], name: str, help_text: str) -> None:
     out.append(f"# TYPE {name} gauge")
 
 
+def _statuses(out: list[str], report: Report, kind: Kind, label: str,
+              values: Mapping[Status, int]) -> None:
+    """One gccheck_<label>_status sample per deployment and result of that kind."""
+    for t in report.targets:
+        for r in t.results:
+            if r.kind is kind:
+                out.append(f"gccheck_{label}_status" + _labels(
+                    deployment=t.name, hosting=t.hosting, **{label: r.id})
+                    + f" {values[r.status]}")
+
+
 class Format:
     def render(self, report: Report, color: bool = False) -> str:
         out: list[str] = []
         _family(out, "gccheck_requirement_status", "W&B artifact GC requirement per deployment: "
                 "0 pass, 1 fail, 2 unknown (could not be verified), 3 not required.")
-        for t in report.targets:
-            for r in t.results:
-                if r.kind is Kind.REQUIREMENT:
-                    out.append("gccheck_requirement_status" + _labels(
-                        deployment=t.name, hosting=t.hosting, requirement=r.id)
-                        + f" {REQUIREMENT_VALUES[r.status]}")
+        _statuses(out, report, Kind.REQUIREMENT, "requirement", REQUIREMENT_VALUES)
         _family(out, "gccheck_advisory_status", "W&B artifact GC advisory per deployment: "
                 "0 pass, 1 warn, 2 unknown.")
-        for t in report.targets:
-            for r in t.results:
-                if r.kind is Kind.ADVISORY:
-                    out.append("gccheck_advisory_status" + _labels(
-                        deployment=t.name, hosting=t.hosting, advisory=r.id)
-                        + f" {ADVISORY_VALUES[r.status]}")
+        _statuses(out, report, Kind.ADVISORY, "advisory", ADVISORY_VALUES)
         _family(out, "gccheck_deployment_ready", "1 when every GC requirement of the "
                 "deployment passes, else 0.")
         for t in report.targets:
