@@ -38,7 +38,7 @@ from gccheck.model import (
     Unavailable,
     UnavailableKind,
 )
-from gccheck.probes import ProbeRegistry
+from gccheck.probes import ProbeRegistry, unknown_aws_profile, uses_aws_profile
 from gccheck.probes.interface import ProbeOptions
 from gccheck.rules import Context, evaluate, needs_probe
 from gccheck.sources import source_for
@@ -87,6 +87,10 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
         bucket = parse_bucket_url(url, endpoint_url=endpoint or None)
         for secret in bucket.secrets:
             redactor.add(secret)
+        if spec.aws_profile and uses_aws_profile(bucket.provider):
+            problem = unknown_aws_profile(spec.aws_profile)
+            if problem:
+                raise InputError(f"--aws-profile: {problem}")
     return Prepared(spec, hosting, settings, bucket)
 
 

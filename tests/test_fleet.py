@@ -224,3 +224,48 @@ def test_cli_bad_settings_file_is_exit_2_naming_the_deployment(tmp_path: Path) -
     assert run.code == 2
     assert run.err.strip() == (f"gccheck: error: deployment 'lab': env file {tmp_path}/nope.env: "
                                "no such file")
+
+
+def _aws_config(tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = us-east-1\n[profile prod]\nregion = us-east-1\n"
+                      "aws_access_key_id = AKIAPROD\naws_secret_access_key = prodsecretprodsecret\n")
+    return {"AWS_CONFIG_FILE": str(config)}
+
+
+def test_check_with_an_undefined_aws_profile_is_an_input_error(
+        tmp_path: Path, listener: tuple[int, list[int]]) -> None:
+    port, accepted = listener
+    run = run_gccheck("check", "--hosting", "on-prem", "--aws-profile", "prdo",
+                      "--bucket", f"s3://127.0.0.1:{port}/bucket",
+                      env={**_aws_config(tmp_path), "GORILLA_ARTIFACT_GC_ENABLED": "true"})
+    assert run.code == 2, run.err
+    assert run.err == ("gccheck: error: --aws-profile: AWS profile 'prdo' is not defined in the "
+                       "AWS config or credentials files (defined: default, prod)\n")
+    assert accepted == []
+
+
+def test_a_defined_aws_profile_passes_and_reaches_the_bucket(
+        tmp_path: Path, listener: tuple[int, list[int]]) -> None:
+    port, accepted = listener
+    run = run_gccheck("check", "--hosting", "on-prem", "--aws-profile", "prod", "--timeout", "1",
+                      "--bucket", f"s3://127.0.0.1:{port}/bucket", "--format", "json",
+                      env={**_aws_config(tmp_path), "GORILLA_ARTIFACT_GC_ENABLED": "true"})
+    assert run.code == 3, run.err  # the listener never answers: unknown, not an input error
+    assert accepted != []
+
+
+def test_fleet_aws_profile_is_checked_only_where_boto3_reads_the_bucket(
+        tmp_path: Path, listener: tuple[int, list[int]]) -> None:
+    port, accepted = listener
+    fleet = {"defaults": {"hosting": "on-prem", "aws-profile": "prdo",
+                          "env": {"GORILLA_ARTIFACT_GC_ENABLED": "true"}},
+             "deployments": [{"name": "gcs", "bucket": "gs://bucket", "hosting": "dedicated-cloud"},
+                             {"name": "minio", "bucket": f"s3://127.0.0.1:{port}/bucket"}]}
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(fleet))
+    run = run_gccheck("audit", str(path), env=_aws_config(tmp_path))
+    assert run.code == 2
+    assert run.err.startswith("gccheck: error: deployment 'minio': --aws-profile: AWS profile "
+                              "'prdo' is not defined")
+    assert accepted == []
