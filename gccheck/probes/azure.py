@@ -43,7 +43,14 @@ from gccheck.model import (
     UnavailableKind,
 )
 from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import MAX_ATTEMPTS, RETRIED_STATUS, is_dns_failure, retry_wait
+from gccheck.probes.network import (
+    MAX_ATTEMPTS,
+    RETRIED_STATUS,
+    MalformedAnswer,
+    UnexpectedRedirect,
+    is_dns_failure,
+    retry_wait,
+)
 
 log = logging.getLogger(__name__)
 # The SDKs log some answers they cannot parse as warnings with a traceback; without --debug
@@ -84,18 +91,6 @@ class TokenCredential(Protocol):
 
 class _Missing(Exception):
     """The account or container does not exist (message says which)."""
-
-
-class MalformedAnswer(Exception):
-    """A 2xx answer that is not the document the call returns."""
-
-
-class UnexpectedRedirect(Exception):
-    """The endpoint answered with a redirect: neither ARM nor the Blob service should."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(str(status))
-        self.status = status
 
 
 def _looks_like_html(body: bytes, content_type: str) -> bool:

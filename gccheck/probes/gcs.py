@@ -35,7 +35,14 @@ from gccheck.model import (
     VersioningState,
 )
 from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import MAX_ATTEMPTS, RETRIED_STATUS, is_dns_failure, retry_wait
+from gccheck.probes.network import (
+    MAX_ATTEMPTS,
+    RETRIED_STATUS,
+    MalformedAnswer,
+    UnexpectedRedirect,
+    is_dns_failure,
+    retry_wait,
+)
 
 log = logging.getLogger(__name__)
 # Without --debug (no handler configured) Python would print the SDKs' warnings to stderr;
@@ -60,18 +67,6 @@ class _Missing(Exception):
 
 class _BadCredentials(Exception):
     """Credentials were given but cannot be used; the message never quotes them."""
-
-
-class MalformedAnswer(Exception):
-    """A 2xx answer that is not the bucket resource the JSON API returns."""
-
-
-class UnexpectedRedirect(Exception):
-    """The endpoint answered with a redirect: the JSON API never redirects a bucket GET."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(str(status))
-        self.status = status
 
 
 def check_answer(response: Any, *args: Any, **kwargs: Any) -> Any:

@@ -8,6 +8,19 @@ _DNS_MESSAGES = ("Name or service not known", "nodename nor servname",
                  "Temporary failure in name resolution", "NameResolutionError")
 
 
+class MalformedAnswer(Exception):
+    """A 2xx answer that is not the document the call returns (the message says what it was)."""
+
+
+class UnexpectedRedirect(Exception):
+    """The endpoint answered with a redirect, which none of the calls the probes make gets from
+    a right endpoint: followed, it could lead the request, and its credentials, elsewhere."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(str(status))
+        self.status = status
+
+
 def is_dns_failure(exc: BaseException) -> bool:
     """Whether a DNS lookup failure lies anywhere in the exception's chain.
 

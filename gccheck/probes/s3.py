@@ -24,7 +24,7 @@ from gccheck.model import (
     VersioningState,
 )
 from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import is_dns_failure
+from gccheck.probes.network import MalformedAnswer, UnexpectedRedirect, is_dns_failure
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ _XML_ANSWERS = {"GetBucketVersioning", "GetBucketLifecycleConfiguration",
 _attempts = threading.local()
 
 
-class MalformedAnswer(Exception):
-    """A 2xx answer that is not the S3 document the operation returns."""
-
-
 def _require_xml_document(body: bytes) -> None:
     import xml.etree.ElementTree as ET
 
@@ -67,16 +63,12 @@ def _require_xml_document(body: bytes) -> None:
         raise MalformedAnswer("an HTML page, not an S3 document")
 
 
-class UnexpectedRedirect(Exception):
-    """A custom endpoint answered with a redirect: S3-compatible stores never should."""
-
-
 def _document_checker(custom_endpoint: bool) -> Callable[..., None]:
     def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
         status = response_dict.get("status_code", 0)
         if custom_endpoint and 300 <= status < 400:
             # botocore's region redirector would chase it with HEAD requests: stop here.
-            raise UnexpectedRedirect(str(status))
+            raise UnexpectedRedirect(status)
         if operation_model.name in _XML_ANSWERS and 200 <= status < 300:
             _require_xml_document(response_dict.get("body") or b"")
 
