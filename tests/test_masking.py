@@ -3,7 +3,11 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote
 
-from gccheck.masking import Redactor, describe_value, is_secret_name, mask_url
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gccheck.masking import _SHAPES, Redactor, describe_value, is_secret_name, mask_url
 
 
 def test_mask_url_hides_userinfo_only() -> None:
@@ -55,3 +59,49 @@ def test_describe_value_hides_long_values() -> None:
     assert describe_value("yes") == "'yes'"
     assert "not shown" in describe_value("x" * 40)
     assert is_secret_name("AZURE_STORAGE_KEY") and not is_secret_name("BUCKET")
+
+
+
+def _every_shape(text: str) -> str:
+    """What redact() hid before it learnt to skip shapes: every shape, everywhere."""
+    text = mask_url(text)
+    for shape, _words in _SHAPES:
+        text = shape.sub(lambda m: f"{m.group(1)}***", text)
+    return text
+
+
+@pytest.mark.parametrize("text", [
+    "AccountKey=abcd", "SharedAccessSignature=sv2020", "https://x/y?sig=abcd", "?a=b&SIG=abcd",
+    "my_secret: abcdefgh", "TOKEN=abc", "Password='abc'", "passwd = abc", "private-key: abc",
+    "account_key=abc", "ACCESS_KEY=abc",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----\nMIIabc (cut)", "%2D%2D%2D%2D%2DBEGIN%20PRIVATE%20KEY%2D%2D%2D%2D%2DMII",
+])
+def test_each_shape_is_found_by_its_words_alone(text: str) -> None:
+    hidden = Redactor().redact(f"before {text} after")
+    assert hidden == _every_shape(f"before {text} after")
+    assert hidden != f"before {text} after"
+
+
+_NAMES = ("AccountKey=", "SharedAccessSignature=", "?sig=", "&SIG=", "aws_secret_access_key",
+          "Token", "PASSWD", "private-key", "account_key", "ACCESS_KEY", "ſecret", "prıvate_key",
+          "-----BEGIN RSA PRIVATE KEY-----", "%2D" * 5 + "BEGIN PRIVATE")
+_FILLER = (" = ", ": ", "'", "abc123XYZ", "\n", ";", " ", "-----END RSA PRIVATE KEY-----",
+           "%2D" * 5 + "END" + "%2D" * 5, "https://u:p@host/x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FILLER), max_size=6), st.sampled_from(_NAMES),
+       st.lists(st.sampled_from(_FILLER), max_size=6))
+def test_skipping_shapes_by_their_words_hides_the_same_text(before: list[str], name: str,
+                                                             after: list[str]) -> None:
+    # The shortcut (a shape is skipped when none of its words occurs) must never change what is
+    # hidden, case and non-ASCII spellings included.
+    text = "".join(before) + name + "".join(after)
+    assert Redactor().redact(text) == _every_shape(text)
+
+
+def test_shapes_apply_to_non_ascii_spellings_re_matches() -> None:
+    # re.IGNORECASE matches 'ſ' to 's' and 'ı' to 'i'; lower() does not, so no shortcut then.
+    assert Redactor().redact("ſecret=hunter2hunter2 prıvate_key: abcdefgh") == (
+        "ſecret=*** prıvate_key: ***")
