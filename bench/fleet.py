@@ -5,7 +5,8 @@ request the full run would take about a minute) and with the lower bound
 ceil(requests / requests in flight) x 50 ms, where each deployment's three calls run at once
 (requests in flight = 3 x --concurrency). The buckets are served by bench/servers.py's stub
 (a third each: versioned, suspended, never versioned), and the report's verdicts are checked
-against that. Targets: under 2.5 s wall and under 250 MB peak memory.
+against that. Also measured: the same calls from boto3 alone (bench/boto3_floor.py), the
+floor for any tool built on boto3. Targets: under 2.5 s wall and under 250 MB peak memory.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def main() -> int:
         concurrent = repeat([*audit, str(fleet), "--concurrency", str(args.concurrency)], env,
                             args.runs, warmup=1)
         verdicts = check_verdicts(concurrent[-1], args.buckets)
+        # The same calls from boto3 alone, as many in flight as the audit has.
+        floor = repeat([PYTHON, str(Path(__file__).with_name("boto3_floor.py")), str(proxy),
+                        str(args.buckets), str(CALLS * args.concurrency)], env, args.runs,
+                       warmup=1)
         serial = run([*audit, str(subset), "--concurrency", "1"], env)
         check_verdicts(serial, args.serial_subset)
         keyed = None
@@ -92,6 +97,7 @@ def main() -> int:
     wall = median([s.wall for s in concurrent])
     rss = median([s.peak_rss_mb for s in concurrent])
     cpu = median([s.cpu for s in concurrent])
+    floor_wall = median([s.wall for s in floor])
     serial_wall = serial.wall * args.buckets / args.serial_subset
     rows = [
         [f"gccheck audit, --concurrency {args.concurrency}", ms(wall), f"{cpu:.2f} s",
@@ -100,6 +106,10 @@ def main() -> int:
          f"{args.buckets // args.serial_subset}, extrapolated)", f"{serial_wall:.1f} s",
          f"{serial.cpu * args.buckets / args.serial_subset:.2f} s",
          f"{serial.peak_rss_mb:.0f} MB", f"{serial_wall / wall:.1f}x", f"{serial_wall / bound:.1f}x"],
+        [f"boto3 alone, the same {CALLS * args.buckets} calls, {CALLS * args.concurrency} "
+         "threads, no gccheck", ms(floor_wall), f"{median([s.cpu for s in floor]):.2f} s",
+         f"{median([s.peak_rss_mb for s in floor]):.0f} MB", f"{floor_wall / wall:.2f}x",
+         f"{floor_wall / bound:.1f}x"],
         [f"lower bound ceil({requests}/{in_flight}) x {ms(args.delay)}", ms(bound), "", "",
          f"{bound / wall:.2f}x", "1.0x"],
     ]
