@@ -153,8 +153,10 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
 @cli.command()
 @click.argument("fleet", envvar="GCCHECK_FLEET", metavar="FLEET.yaml",
                 type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(AUDIT_FORMATS))
+# GCCHECK_AUDIT_FORMAT first: html and prometheus are audit's only, and GCCHECK_FORMAT set to
+# one of them would break `check` in the same environment.
+@click.option("--format", "fmt", envvar=["GCCHECK_AUDIT_FORMAT", "GCCHECK_FORMAT"],
+              default="table", show_default=True, type=click.Choice(AUDIT_FORMATS))
 @click.option("--concurrency", "-j", envvar="GCCHECK_CONCURRENCY", type=click.IntRange(1, 256),
               default=32, show_default=True, metavar="N",
               help="Deployments checked at once (each runs its bucket's calls concurrently).")

@@ -331,6 +331,16 @@ def test_environment_variables_configure_the_audit(tmp_path: Path, gccheck_inpro
     assert run.out.startswith("# HELP gccheck_requirement_status")
 
 
+def test_audit_format_variable_wins_and_leaves_check_alone(tmp_path: Path,
+                                                           gccheck_inproc: Any) -> None:
+    fleet = _fleet(tmp_path, READY)
+    env = {"GCCHECK_AUDIT_FORMAT": "html", "GCCHECK_FORMAT": "json", "GCCHECK_QUIET": "1"}
+    audited = gccheck_inproc("audit", fleet, env=env)
+    assert audited.code == 0 and audited.out.startswith("<!DOCTYPE html>")
+    checked = gccheck_inproc("check", "--hosting", "shared-cloud", env=env)
+    assert checked.code == 0 and json.loads(checked.out)["schema"] == 1
+
+
 # ---- progress --------------------------------------------------------------------------------
 
 
