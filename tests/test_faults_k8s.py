@@ -291,3 +291,45 @@ def test_audit_faulty_clusters_are_unknown_others_unaffected(
     # All at once: the slowest fault sets the pace, nobody waits for another.
     assert elapsed < 2 * TIMEOUT + 6
 
+
+
+# ---- the kubeconfig's exec credential plugin ---------------------------------------------------
+
+
+def _exec_kubeconfig(tmp_path: Path, url: str, script: str) -> Path:
+    """A kubeconfig whose user gets its token from an exec plugin running `script`."""
+    import sys
+
+    import yaml
+
+    path = kubeconfig_for(tmp_path, url)
+    config = yaml.safe_load(path.read_text())
+    config["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+        "args": ["-c", script], "interactiveMode": "Never"}}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_exec_plugin_token_is_used(tmp_path: Path, gccheck_inproc: Any, kube: KubeServer) -> None:
+    kube.api.add(deployment("wandb-app", containers=[{"name": "app", "env": [
+        {"name": GC, "value": "true"}]}]))
+    credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1",
+                             "kind": "ExecCredential", "status": {"token": kube.api.token}})
+    result, _ = check(gccheck_inproc, _exec_kubeconfig(tmp_path, kube.url,
+                                                       f"print({credential!r})"))
+    assert result.code == 3, result.err  # read; only the bucket is unknown (none given)
+    gc = next(r for r in json.loads(result.out)["targets"][0]["results"]
+              if r["id"] == "gc-env-var")
+    assert gc["status"] == "pass"
+
+
+def test_exec_plugin_that_hangs_is_given_up_on_at_the_timeout(tmp_path: Path, gccheck_inproc: Any,
+                                                              kube: KubeServer) -> None:
+    # A plugin waiting for a login that never comes (it would sleep on for 8 s).
+    result, elapsed = check(gccheck_inproc, _exec_kubeconfig(tmp_path, kube.url,
+                                                             "import time; time.sleep(8)"))
+    one_line_error(result, "kubeconfig: its credentials were not ready within 1.5 s (an exec "
+                           "plugin or token refresh waiting for a login or the network?")
+    assert elapsed < BOUND
+    assert list(kube.api.requests) == []

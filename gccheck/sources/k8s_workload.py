@@ -23,6 +23,7 @@ import binascii
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -142,7 +143,7 @@ class Kube:
         import urllib3
         from kubernetes import client
 
-        configuration, namespace = _load_configuration(kubeconfig, context, environ)
+        configuration, namespace = _load_within(timeout, kubeconfig, context, environ)
         # One attempt per request, no redirects followed: urllib3 would otherwise retry each
         # request 3 times, beyond --timeout, and follow a redirect anywhere. gccheck bounds
         # every call by the time left and retries 429/5xx itself.
@@ -405,6 +406,37 @@ def _shown_server(server: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return parts._replace(netloc=netloc).geturl()
+
+
+def _load_within(timeout: float, kubeconfig: str | None, context: str | None,
+                 environ: Mapping[str, str]) -> tuple[Any, str]:
+    """_load_configuration, given up on after `timeout` seconds.
+
+    Loading runs the kubeconfig's credential helpers (an `exec` plugin such as aws eks
+    get-token or kubelogin, an OIDC or gcp token refresh), which the client waits for without
+    a limit: one waiting for a login or a dead network would hang gccheck. The helper itself
+    cannot be stopped from here (the client keeps its process to itself); it runs on and ends
+    with its own timeouts.
+    """
+    outcome: list[tuple[Any, str] | BaseException] = []
+
+    def load() -> None:
+        try:
+            outcome.append(_load_configuration(kubeconfig, context, environ))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=load, name="gccheck-kubeconfig", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise InputError(f"kubeconfig: its credentials were not ready within {timeout:g} s (an "
+                         "exec plugin or token refresh waiting for a login or the network? "
+                         "run kubectl once, or raise --timeout)")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None,
