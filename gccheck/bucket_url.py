@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from gccheck.errors import InputError
-from gccheck.masking import mask_url
+from gccheck.masking import mask_url_value
 
 AWS = "aws"
 S3_COMPATIBLE = "s3-compatible"
@@ -78,7 +78,7 @@ class BucketLocation:
 
 
 def _fail(url: str, why: str) -> InputError:
-    return InputError(f"invalid bucket URL {mask_url(url)!r}: {why}")
+    return InputError(f"invalid bucket URL {mask_url_value(url)!r}: {why}")
 
 
 def _bool_param(url: str, params: dict[str, list[str]], name: str) -> bool | None:
@@ -149,9 +149,9 @@ def validate_endpoint_url(value: str, where: str = "--endpoint-url") -> str:
         parts = urlsplit(value.strip())
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise InputError(f"{where}: {mask_url(value)!r} is not a valid URL ({exc})") from None
+        raise InputError(f"{where}: {mask_url_value(value)!r} is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{where}: {mask_url(value)!r} must be an http:// or https:// URL "
+        raise InputError(f"{where}: {mask_url_value(value)!r} must be an http:// or https:// URL "
                          "with a host, e.g. http://127.0.0.1:9000")
     return value.strip()
 
@@ -206,7 +206,7 @@ def parse_bucket_url(url: str, endpoint_url: str | None = None) -> BucketLocatio
         raise _fail(url, why + "; supported: s3://, cw://, gs://, az://")
     params = parse_qs(query, keep_blank_values=True)
     access_key, secret_key = _credentials(url, userinfo)
-    masked = mask_url(url)
+    masked = mask_url_value(url)
     if scheme in ("s3", "cw"):
         return _parse_s3(url, scheme, netloc, path, params, access_key, secret_key, masked,
                          endpoint_url)

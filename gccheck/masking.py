@@ -1,13 +1,15 @@
 """The one place that knows what a secret looks like and how to hide it.
 
-Two layers: values are masked where they are turned into text (`mask_url`, `describe_value`),
-and every line gccheck writes passes through a `Redactor` that knows the run's secrets and
-the common shapes of keys, as a last guard.
+Two layers: values are masked where they are turned into text (`mask_url_value`, `mask_url`,
+`describe_value`), and every line gccheck writes passes through a `Redactor` that knows the
+run's secrets and the common shapes of keys, as a last guard.
 """
 
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,7 +24,8 @@ SECRET_NAME = re.compile(
 
 # scheme://userinfo@ : userinfo may hold access keys, account keys or private keys. Greedy to
 # the token's last '@': a secret key may hold an unencoded '@' (the URL parser reads it so).
-_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)([^\s'\"]*)@", re.I)
+# A backslash-escaped character (JSON's \", Prometheus' \\) belongs to the userinfo.
+_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)((?:[^\s'\"\\]|\\.)*)@", re.I)
 # Placeholders in help texts (s3://<key>:<secret>@host, az://:<key>@account) are not secrets.
 _PLACEHOLDER = re.compile(r"^(?:<[a-z-]+>)?(?::<[a-z-]+>)?$")
 # (pattern, lowercase words one of which any match contains): a pattern is skipped where none
@@ -78,6 +81,21 @@ def mask_url(url: str) -> str:
     return _URL_USERINFO.sub(hide, url)
 
 
+def mask_url_value(url: str) -> str:
+    """One URL (a value, not free text) with everything between :// and its last '@' hidden.
+
+    mask_url finds URLs in text, so it stops at quotes and spaces; a lone value has no such
+    boundary, and a secret may hold quotes or spaces.
+    """
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return mask_url(url)
+    userinfo, _, after = rest.rpartition("@")
+    if _PLACEHOLDER.match(userinfo):
+        return url
+    return f"{head}://{MASK}:{MASK}@{after}" if ":" in userinfo else f"{head}://{MASK}@{after}"
+
+
 def describe_value(value: str, limit: int = 24) -> str:
     """A value quoted for a message, or its length only when it is long enough to be a key."""
     if len(value) > limit or any(not ch.isprintable() for ch in value):
@@ -89,6 +107,12 @@ def _variants(secret: str) -> set[str]:
     raw = secret.encode("utf-8", "surrogateescape")
     found = {
         secret,
+        # As the formats escape it: JSON (and Prometheus labels), HTML, JUnit's XML.
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        html.escape(secret, quote=False).replace('"', "&quot;"),
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         base64.b64encode(raw).decode("ascii"),

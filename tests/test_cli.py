@@ -237,3 +237,45 @@ def test_unwritable_termination_message_does_not_change_the_verdict(gccheck_inpr
                          "--termination-message", "/nonexistent-dir/termination-log")
     assert run.code == 0
     assert "warning: --termination-message" in run.err
+
+
+# Secrets a regular expression cannot see the end of: quotes, spaces, short ones, markup.
+GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
+ODD_SECRETS = ('pa"ss', 'secret"quoted"xyz', "a b'c d e", "<sec&ret>\"'x", "back\\slash99")
+
+
+def _forms(secret: str) -> set[str]:
+    import html
+    import json
+
+    return {secret, json.dumps(secret)[1:-1], html.escape(secret),
+            html.escape(secret, quote=False)}
+
+
+@pytest.mark.parametrize("secret", ODD_SECRETS)
+def test_odd_secrets_in_bucket_urls_never_appear(tmp_path: Path, secret: str,
+                                                 gccheck_inproc: Any) -> None:
+    import yaml
+
+    url = f"s3://AKIAODD:{secret}@127.0.0.1:1/bucket"
+    outputs = []
+    for fmt in ("table", "json", "markdown", "junit"):
+        run = gccheck_inproc("check", "--hosting", "on-prem", "--format", fmt, "--timeout",
+                             "0.5", "--debug", "--bucket", url, env=GC_ON)
+        assert run.code == 3, run.err
+        outputs.append(run.out + run.err)
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(yaml.safe_dump({"deployments": [
+        {"name": "odd", "hosting": "on-prem", "bucket": url, "timeout": 0.5, "env": GC_ON}]}))
+    for fmt in ("json", "html", "prometheus", "junit"):
+        run = gccheck_inproc("audit", str(fleet), "--format", fmt, "--quiet", "--debug")
+        outputs.append(run.out + run.err)
+    bad = gccheck_inproc("check", "--hosting", "on-prem", "--bucket",
+                         f"s3://AKIAODD:{secret}@host.example/b")
+    assert bad.code == 2
+    outputs.append(bad.err)
+    leaked = [(form, o[:200]) for form in _forms(secret) for o in outputs if form in o]
+    assert leaked == []
+    # The outputs that show the bucket (check: table, json, markdown; audit: json, html; the
+    # error) show it masked.
+    assert [i for i in (0, 1, 2, 4, 5, 8) if "***" not in outputs[i]] == []

@@ -105,3 +105,24 @@ def test_shapes_apply_to_non_ascii_spellings_re_matches() -> None:
     # re.IGNORECASE matches 'ſ' to 's' and 'ı' to 'i'; lower() does not, so no shortcut then.
     assert Redactor().redact("ſecret=hunter2hunter2 prıvate_key: abcdefgh") == (
         "ſecret=*** prıvate_key: ***")
+
+
+def test_mask_url_value_hides_userinfo_a_pattern_cannot_delimit() -> None:
+    from gccheck.masking import mask_url_value
+
+    assert mask_url_value("s3://AK:pa\"s s'@host:9000/b?x=1") == "s3://***:***@host:9000/b?x=1"
+    assert mask_url_value("gs://svc@p.iam:-----BEGIN@bucket") == "gs://***:***@bucket"
+    assert mask_url_value("az://:<key>@account/c") == "az://:<key>@account/c"
+    assert mask_url_value("s3://bucket/path") == "s3://bucket/path"
+
+
+def test_escaped_forms_of_a_secret_are_hidden() -> None:
+    import html
+    import json
+
+    secret = 'quo"ted<&>secret'
+    redactor = Redactor([secret])
+    for form in (json.dumps(secret)[1:-1], html.escape(secret), html.escape(secret, quote=False)):
+        assert redactor.redact(f"x {form} y") == "x *** y"
+    # In JSON, an escaped quote is part of the URL's userinfo.
+    assert mask_url('"s3://AK:pa\\"ss@host/b"') == '"s3://***:***@host/b"'
