@@ -153,7 +153,7 @@ def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
 def _provider_title(matrix: Matrix, provider: str) -> str:
     if provider == ANY:
         return "any provider"
-    return matrix.providers[provider].title if provider in matrix.providers else provider
+    return matrix.provider_title(provider)
 
 
 def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) -> int:

@@ -53,6 +53,11 @@ class Matrix:
     advisories: Mapping[str, Check]
     hosting_types: Mapping[str, HostingType]
 
+    def provider_title(self, provider: str) -> str:
+        """The provider's title; its id when a custom matrix does not list it."""
+        known = self.providers.get(provider)
+        return known.title if known else provider
+
 
 def default_matrix_path() -> Path:
     """The matrix.yaml shipped with gccheck."""

@@ -215,7 +215,7 @@ def ssc_provider(check: Check, kind: Kind, ctx: Context) -> Result:
     offered = sorted(ctx.matrix.ssc_providers)
     titles = ", ".join(ctx.matrix.providers[p].title for p in offered) or "no provider"
     provider = ctx.bucket.provider
-    title = ctx.matrix.providers[provider].title if provider in ctx.matrix.providers else provider
+    title = ctx.matrix.provider_title(provider)
     if provider in ctx.matrix.ssc_providers:
         return _result(check, kind, Status.PASS,
                        f"the secure storage connector is offered on {title}")
@@ -308,7 +308,7 @@ def evaluate(ctx: Context) -> tuple[Result, ...]:
             results.append(_not_required(check, Kind.REQUIREMENT,
                                          f"not required for {ctx.hosting.title.lower()}"))
         elif not check.applies_to(provider):
-            title = ctx.matrix.providers[provider].title if provider else ""
+            title = ctx.matrix.provider_title(provider) if provider else ""
             results.append(_not_required(check, Kind.REQUIREMENT, f"does not apply to {title}"))
         else:
             results.append(RULES[check.check](check, Kind.REQUIREMENT, ctx))

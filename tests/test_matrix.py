@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,23 @@ def test_cli_reports_bad_matrix_with_exit_2(tmp_path: Path, gccheck_inproc) -> N
     run = gccheck_inproc("check", "--hosting", "on-prem", "--matrix", str(path))
     assert run.code == 2
     assert run.err.count("\n") == 1 and "bucket-encryption" in run.err
+
+
+def test_a_bucket_on_a_provider_the_custom_matrix_leaves_out(tmp_path: Path,
+                                                            gccheck_inproc) -> None:  # type: ignore[no-untyped-def]
+    # A trimmed matrix without coreweave: the other verdicts still stand (gc-env-var fails).
+    data = yaml.safe_load(default_matrix_path().read_text())
+    del data["providers"]["coreweave"]
+    for section in ("requirements", "advisories"):
+        for check in data[section].values():
+            if "coreweave" in check.get("providers", []):
+                check["providers"].remove("coreweave")
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(data))
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--matrix", str(path), "--format",
+                         "json", "--bucket", "cw://AKIACW:cwsecretcwsecret@cwobject.com/bucket")
+    assert run.code == 1, run.err
+    results = {r["id"]: r for r in json.loads(run.out)["targets"][0]["results"]}
+    assert results["gc-env-var"]["status"] == "fail"
+    assert results["bucket-versioning"]["status"] == "not-required"
+    assert results["bucket-versioning"]["summary"] == "does not apply to coreweave"
