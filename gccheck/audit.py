@@ -82,8 +82,11 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
     bucket = None
     if url and url.strip():
         redactor.add_settings({"BUCKET": url})
-        endpoint = (spec.endpoint_url or settings.get("AWS_ENDPOINT_URL_S3")
-                    or settings.get("AWS_ENDPOINT_URL"))
+        endpoint = spec.endpoint_url
+        if not endpoint and url.strip().partition("://")[0].lower() in ("s3", "cw"):
+            # AWS's variables name an S3 endpoint: a gs:// bucket (and its Google token)
+            # must not be sent there.
+            endpoint = settings.get("AWS_ENDPOINT_URL_S3") or settings.get("AWS_ENDPOINT_URL")
         bucket = parse_bucket_url(url, endpoint_url=endpoint or None)
         for secret in bucket.secrets:
             redactor.add(secret)

@@ -574,3 +574,20 @@ def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_pat
     assert dead["summary"].startswith("settings could not be read: cannot reach the Kubernetes API")
     assert [t["ready"] for t in data["targets"]] == [True, False, True]
     assert run.code == 3
+
+
+def test_aws_endpoint_variables_apply_to_s3_urls_only(matrix: Matrix) -> None:
+    from gccheck.audit import prepare
+
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:7078", "GORILLA_ARTIFACT_GC_ENABLED": "true"}
+
+    def endpoint(bucket: str, **spec: Any) -> str | None:
+        target = TargetSpec(name="t", hosting="on-prem", bucket=bucket, env=env, **spec)
+        prepared = prepare(target, matrix, {}, Redactor())
+        assert prepared.bucket is not None
+        return prepared.bucket.endpoint_url
+
+    assert endpoint("s3://bucket") == "http://127.0.0.1:7078"
+    # A Google token must never go to an S3 endpoint named by AWS's variables.
+    assert endpoint("gs://bucket") is None
+    assert endpoint("gs://bucket", endpoint_url="http://127.0.0.1:9023") == "http://127.0.0.1:9023"
