@@ -72,8 +72,11 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
             redactor: Redactor) -> Prepared:
     """Read the settings and parse the bucket URL; raises InputError for bad input."""
     hosting = hosting_type(matrix, spec.hosting)
-    if spec.endpoint_url:
-        validate_endpoint_url(spec.endpoint_url)
+    for where, value in (("--endpoint-url", spec.endpoint_url),
+                         ("--azure-blob-endpoint", spec.azure_blob_endpoint),
+                         ("--azure-arm-endpoint", spec.azure_arm_endpoint)):
+        if value:
+            validate_endpoint_url(value, where)
     settings = source_for(spec, environ).read()
     redactor.add_settings({k: s.value for k, s in settings.values.items()})
     for secret in settings.secrets:

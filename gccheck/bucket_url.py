@@ -150,7 +150,8 @@ def validate_endpoint_url(value: str, where: str = "--endpoint-url") -> str:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         raise InputError(f"{where}: {mask_url_value(value)!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if (parts.scheme not in ("http", "https") or not parts.hostname
+            or any(ch.isspace() for ch in value.strip())):
         raise InputError(f"{where}: {mask_url_value(value)!r} must be an http:// or https:// URL "
                          "with a host, e.g. http://127.0.0.1:9000")
     return value.strip()

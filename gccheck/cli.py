@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from dataclasses import dataclass, field
@@ -40,7 +41,26 @@ def _state() -> RunState:
     return state
 
 
-_TIMEOUT = click.FloatRange(min=0.1, max=600)
+class _Seconds(click.FloatRange):
+    """0.1 to 600 seconds; FloatRange alone lets NaN through (every comparison with it is
+    false)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if seconds != seconds:
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
+
+
+_TIMEOUT = _Seconds(min=0.1, max=600)
+
+
+def _printable_name(value: str, param: click.Parameter, ctx: click.Context) -> str:
+    # Escapes and newlines would reach the terminal, and break JUnit's XML, as they are.
+    if not value.strip() or not value.isprintable():
+        raise click.BadParameter("must be one line of printable characters", ctx, param)
+    return value.strip()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -108,6 +128,7 @@ def _common_output(fn: Any) -> Any:
 @click.option("--azure-arm-endpoint", envvar="GCCHECK_AZURE_ARM_ENDPOINT", metavar="URL",
               help="Azure Resource Manager endpoint (sovereign clouds).")
 @click.option("--name", envvar="GCCHECK_NAME", default="wandb", show_default=True,
+              callback=lambda ctx, param, value: _printable_name(value, param, ctx),
               help="Name of the deployment in the report.")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
               type=click.Choice(CHECK_FORMATS))
@@ -231,6 +252,11 @@ def main(argv: list[str] | None = None) -> None:
     state = RunState(debug=os.environ.get("GCCHECK_DEBUG", "").lower() in ("1", "true", "yes"))
     args = sys.argv[1:] if argv is None else argv
     state.debug = state.debug or "--debug" in args
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe that is not UTF-8 (PYTHONIOENCODING=ascii, LANG=C on old
+        # systems): '·' and the status marks become '?' rather than an internal error.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
     try:
         code = cli.main(args=args, prog_name="gccheck", standalone_mode=False, obj=state)
     except click.exceptions.NoArgsIsHelpError as exc:

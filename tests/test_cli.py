@@ -23,6 +23,12 @@ def test_version_and_help(gccheck_inproc: Any) -> None:
         assert run.code == 0 and "Usage:" in run.out
 
 
+def test_a_terminal_that_is_not_utf8_gets_question_marks_not_an_error() -> None:
+    run = run_gccheck("check", "--hosting", "shared-cloud", env={"PYTHONIOENCODING": "ascii"})
+    assert run.code == 0, run.err
+    assert run.out.startswith("wandb ? shared-cloud ? no bucket")
+
+
 def test_python_dash_m_works() -> None:
     run = run_gccheck("--version")
     assert run.code == 0 and __version__ in run.out
@@ -46,6 +52,13 @@ def test_hosting_from_environment_variable(gccheck_inproc: Any) -> None:
     (["check", "--hosting", "self-hosted"], "unknown hosting type 'self-hosted'"),
     (["check", "--hosting", "on-prem", "--format", "yaml"], "--format"),
     (["check", "--hosting", "on-prem", "--timeout", "-1"], "--timeout"),
+    (["check", "--hosting", "on-prem", "--timeout", "nan"], "'nan' is not a number of seconds"),
+    (["audit", "fleet.yaml", "--timeout", "NaN"], "'NaN' is not a number of seconds"),
+    (["check", "--hosting", "on-prem", "--name", "prod\x1b[2J"], "--name"),
+    (["check", "--hosting", "on-prem", "--bucket", "az://acct1/files", "--azure-blob-endpoint",
+      "http://[::1"], "--azure-blob-endpoint: 'http://[::1' is not a valid URL"),
+    (["check", "--hosting", "on-prem", "--bucket", "az://acct1/files", "--azure-arm-endpoint",
+      "not a url"], "--azure-arm-endpoint: 'not a url' must be an http:// or https:// URL"),
     (["check", "--hosting", "on-prem", "--bucket", "gcs://x"], "gs://"),
     (["check", "--hosting", "on-prem", "--env-file", "/nonexistent/.env"], "no such file"),
     (["check", "--hosting", "on-prem", "--matrix", "/nonexistent.yaml"], "no such file"),

@@ -76,7 +76,7 @@ _SAS_REFUSALS = frozenset({"AuthorizationPermissionMismatch", "AuthorizationReso
 DEFAULT_ARM = "https://management.azure.com"
 _THROTTLED_CODES = frozenset({"ServerBusy", "TooManyRequests", "OperationTimedOut"})
 _NO_KEY_NOR_SUBSCRIPTION = (
-    "no way to read the blob service properties: give the account key (az://:KEY@account/"
+    "no way to read the blob service properties: give the account key (az://:<key>@account/"
     "container, AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING) for the data plane, or "
     "a subscription (--azure-subscription or AZURE_SUBSCRIPTION_ID) for the management plane")
 _NO_IDENTITY = ("no Azure credentials found for the management plane (az login, a managed or "
@@ -751,7 +751,7 @@ class Probe:
         if key is None:
             return _unavailable(bucket, Unavailable(
                 UnavailableKind.NO_CREDENTIALS,
-                "the data plane needs the account key: az://:KEY@account/container, "
+                "the data plane needs the account key: az://:<key>@account/container, "
                 "AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING"), (plane_note,))
         url = account_url(account, options.azure_blob_endpoint or key.blob_endpoint)
         endpoint = url.split("?")[0]
