@@ -555,3 +555,15 @@ def test_bucket_without_provider_reads_as_s3_and_says_so(tmp_path: Path) -> None
     default = read(write(tmp_path, "global:\n  defaultBucket:\n    name: acme\n"))
     assert default.get("BUCKET") == "s3://acme"
     assert "no provider" not in default.values["BUCKET"].origin  # the chart defaults it to s3
+
+
+@pytest.mark.parametrize("value", ['"false"', "{enabled: false}", "0", "[true]"])
+def test_cr_v2_gc_switch_that_is_not_a_boolean_is_an_input_error(tmp_path: Path,
+                                                                 value: str) -> None:
+    text = (VALUES / "wandb-cr-v2.yaml").read_text()
+    assert "artifactGarbageCollection: true" in text
+    path = tmp_path / "cr.yaml"
+    path.write_text(text.replace("artifactGarbageCollection: true",
+                                 f"artifactGarbageCollection: {value}"))
+    with pytest.raises(InputError, match=r"artifactGarbageCollection \(line 17\): expected true or false"):
+        read(path)

@@ -153,7 +153,12 @@ def _retention(wandb: Mapping[str, Any], where: _Where) -> list[EnvEntry]:
         return []
     path = ("spec", "wandb", "retention", "artifactGarbageCollection")
     value = retention["artifactGarbageCollection"]
-    return [EnvEntry(GC_VARIABLE, go_string(bool(value) if value is not None else False),
+    if value is not None and not isinstance(value, bool):
+        # A switch: bool() would read "false" or {enabled: false} as true, and guessing what
+        # the operator makes of them could pass a deployment whose GC is off.
+        raise InputError(f"values file {where(*path)}: expected true or false, got "
+                         f"{type(value).__name__}")
+    return [EnvEntry(GC_VARIABLE, go_string(bool(value)),
                      where(*path), where.fix(path[:-1], "artifactGarbageCollection: {value}"),
                      expand=False)]
 
