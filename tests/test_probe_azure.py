@@ -242,6 +242,9 @@ def test_mgmt_account_not_in_subscription_fails(accounts: ArmServer) -> None:
     status, summary, _ = results["blob-soft-delete"]
     assert status is Status.FAIL
     assert "storage account notmine does not exist in subscription" in summary
+    assert summary.endswith("or these credentials cannot see it (listing needs "
+                            "Microsoft.Storage/storageAccounts/read on the subscription; "
+                            "--azure-resource-group skips the listing)")
 
 
 def test_mgmt_missing_container_fails(accounts: ArmServer) -> None:

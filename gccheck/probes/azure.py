@@ -653,8 +653,12 @@ class Probe:
                 for found in client.storage_accounts.list():
                     if (found.name or "").lower() == account.lower():
                         return _resource_group(found.id or "")
+                # Issue 3 asks for `fail` here; a role scoped to one resource group would see
+                # the same empty list, so the reason says how to tell the two apart.
                 raise _Missing(f"storage account {account} does not exist in subscription "
-                               f"{subscription} (or is not visible to these credentials)")
+                               f"{subscription}, or these credentials cannot see it (listing "
+                               f"needs {PERMISSIONS['list']} on the subscription; "
+                               "--azure-resource-group skips the listing)")
 
             answer = _wait(options.pool.submit(_with_retries(find, deadline, failed["list"])),
                            deadline)
