@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -85,6 +86,7 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
     bucket = None
     if url and url.strip():
         redactor.add_settings({"BUCKET": url})
+        _reject_unexpanded(url, settings)
         endpoint = spec.endpoint_url
         if not endpoint and url.strip().partition("://")[0].lower() in ("s3", "cw"):
             # AWS's variables name an S3 endpoint: a gs:// bucket (and its Google token)
@@ -98,6 +100,25 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
             if problem:
                 raise InputError(f"--aws-profile: {problem}")
     return Prepared(spec, hosting, settings, bucket)
+
+
+# $(NAME): a Kubernetes dependent-variable reference. The kubelet leaves one to an undefined
+# variable as written, so BUCKET=s3://$(BUCKET_ACCESS_KEY):...@ keeps it when the Secret an
+# optional secretKeyRef reads is missing: the store would then reject "the credentials".
+_UNEXPANDED = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)")
+
+
+def _reject_unexpanded(url: str, settings: Settings) -> None:
+    names = list(dict.fromkeys(_UNEXPANDED.findall(url)))
+    if not names:
+        return
+    setting = settings.values.get("BUCKET")
+    origin = f" ({setting.origin})" if setting is not None and url == setting.value else ""
+    listed = ", ".join(f"$({name})" for name in names)
+    raise InputError(f"the bucket URL{origin} still holds {listed}: Kubernetes leaves a "
+                     "reference to an undefined variable as written, so the Secret or key "
+                     f"that {'sets it' if len(names) == 1 else 'set them'} is missing or "
+                     "misnamed (an optional secretKeyRef?)")
 
 
 def _no_probe(bucket: BucketLocation) -> BucketFacts:

@@ -12,7 +12,7 @@ from gccheck.formats import get_format
 from gccheck.formats.text import verdict
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
+from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Kind, Report, Status, TargetReport
 from gccheck.output import emit, use_color
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -23,10 +23,23 @@ def load(matrix_path: str | None) -> Matrix:
 
 
 def termination_line(report: Report) -> str:
-    """The one-line verdict for a Kubernetes termination message (at most 4096 bytes)."""
-    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}"
+    """The one-line verdict for a Kubernetes termination message (at most 4096 bytes), with
+    why the first failing (else unverified) requirement is so: `kubectl describe` may be all
+    an operator reads."""
+    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}{_why(t)}"
              for t in report.targets]
     return "; ".join(parts)[:4000]
+
+
+def _why(target: TargetReport) -> str:
+    required = [r for r in target.results if r.kind is Kind.REQUIREMENT]
+    for status in (Status.FAIL, Status.UNKNOWN):
+        hits = [r for r in required if r.status is status]
+        if hits:
+            # The verdict names the ids; the first one's is repeated only when there are more.
+            named = f"{hits[0].id}: " if len(hits) > 1 else ""
+            return f": {named}{' '.join(hits[0].summary.split())}"
+    return ""
 
 
 def quick_exit() -> None:

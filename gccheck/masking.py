@@ -51,6 +51,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"()(?:%2D){5}BEGIN.*?PRIVATE.*?(?:%2D){5}.*?(?:END.*?(?:%2D){5}|$)",
                 re.S | re.I), ("%2d",)),
 )
+# A Kubernetes $(VAR) reference the kubelet left unexpanded names a variable, not a secret:
+# hiding it would hide what is missing.
+_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.\-]*\)")
 # Values shorter than this are not learned as secrets: hiding every 'wandb' or 'true' in a
 # report would make it unreadable (URL userinfo is masked by shape whatever its length).
 _MIN_SECRET_LEN = 8
@@ -164,7 +167,8 @@ class Redactor:
 
     def add(self, secret: str | None) -> None:
         """Remember a secret (and its URL-encoded and base64 forms) to hide from now on."""
-        if secret and len(secret.strip()) >= _MIN_SECRET_LEN and not is_flag_word(secret):
+        if (secret and len(secret.strip()) >= _MIN_SECRET_LEN and not is_flag_word(secret)
+                and not _REFERENCE.fullmatch(secret.strip())):
             before = len(self._secrets)
             self._secrets |= _variants(secret)
             if secret != secret.strip():

@@ -690,6 +690,27 @@ def test_rendered_hook_stops_when_gc_is_not_enabled(chart: Any, moto_server: S3S
     assert "NOT READY: gc-env-var fails" in verdict
 
 
+def test_rendered_hook_names_a_missing_keys_secret(chart: Any, moto_server: S3Server,
+                                                   tmp_path: Path) -> None:
+    # The values name a Secret that does not exist: the optional references stay unset, the
+    # kubelet leaves $(BUCKET_ACCESS_KEY) in BUCKET, and the store would say "bad credentials".
+    bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    values = write_values(tmp_path / "values.yaml", moto_server, bucket)
+    container = job_container(manifests_of(render_text(
+        chart, helm.values_from_yaml(values.read_text()))))
+    args = [str(a) for a in container["args"]]
+    args[args.index("--termination-message") + 1] = str(tmp_path / "termination-log")
+    env = container_env(container["env"], secrets={})
+    assert "$(BUCKET_ACCESS_KEY)" in env["BUCKET"]
+    result = run_gccheck(*args, env=env)
+    assert result.code == 2 and result.out == ""
+    # Nothing written to the termination message: the kubelet shows this line instead
+    # (FallbackToLogsOnError).
+    assert result.err.startswith("gccheck: error: the bucket URL (process environment) still "
+                                 "holds $(BUCKET_ACCESS_KEY), $(BUCKET_SECRET_KEY): ")
+    assert not (tmp_path / "termination-log").exists()
+
+
 @pytest.mark.parametrize(("fail_on", "code"), [("unknown", 3), ("fail", 0), ("never", 0)])
 def test_rendered_hook_fail_on_unverified(chart: Any, moto_server: S3Server, tmp_path: Path,
                                           fail_on: str, code: int) -> None:

@@ -152,8 +152,39 @@ def test_output_file_and_termination_message(tmp_path: Path, gccheck_inproc: Any
     assert run.code in (1, 3) and run.out == ""
     assert json.loads(out.read_text())["ready"] is False
     line = message.read_text()
-    assert line.count("\n") == 1 and "NOT READY" in line and "gc-env-var" in line
+    assert line == ("gccheck wandb (on-prem): NOT READY: gc-env-var fails: "
+                    "GORILLA_ARTIFACT_GC_ENABLED is not set in the process environment\n")
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_termination_message_says_why_it_is_unverified(tmp_path: Path,
+                                                      gccheck_inproc: Any) -> None:
+    message = tmp_path / "termination-log"
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--bucket", "s3://127.0.0.1:1/bucket",
+                         "--timeout", "0.5", "--termination-message", str(message),
+                         env={**GC_ON, "AWS_ACCESS_KEY_ID": "AKIATERM", "AWS_SECRET_ACCESS_KEY":
+                              "termsecretterm"})
+    assert run.code == 3
+    assert message.read_text() == ("gccheck wandb (on-prem): UNVERIFIED: could not check "
+                                   "bucket-versioning: could not connect to "
+                                   "http://127.0.0.1:1\n")
+
+
+@pytest.mark.parametrize("bucket, missing", [
+    ("s3://$(BUCKET_ACCESS_KEY):$(BUCKET_SECRET_KEY)@minio:9000/wandb",
+     "$(BUCKET_ACCESS_KEY), $(BUCKET_SECRET_KEY)"),
+    ("s3://AKIAREALKEY00:$(BUCKET_SECRET_KEY)@minio:9000/wandb", "$(BUCKET_SECRET_KEY)"),
+])
+def test_unexpanded_kubernetes_references_in_the_bucket_are_named(gccheck_inproc: Any,
+                                                                  bucket: str,
+                                                                  missing: str) -> None:
+    run = gccheck_inproc("check", "--hosting", "on-prem", env={**GC_ON, "BUCKET": bucket})
+    assert run.code == 2
+    assert run.err == (f"gccheck: error: the bucket URL (process environment) still holds "
+                       f"{missing}: Kubernetes leaves a reference to an undefined variable as "
+                       "written, so the Secret or key that "
+                       f"{'set them' if ',' in missing else 'sets it'} is missing or misnamed "
+                       "(an optional secretKeyRef?)\n")
 
 
 def test_table_colour_only_on_terminals(gccheck_inproc: Any) -> None:
