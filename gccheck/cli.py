@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from gccheck import __version__
 from gccheck.errors import InputError
@@ -247,6 +248,18 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _from_environment(exc: click.UsageError) -> str:
+    """' (set by GCCHECK_X)' when the bad value came from a variable, not the command line."""
+    param = getattr(exc, "param", None)
+    if exc.ctx is None or param is None or param.name is None:
+        return ""
+    if exc.ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+        return ""
+    names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+    found = next((name for name in names if os.environ.get(name)), None)
+    return f" (set by {found})" if found else ""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns every failure into one line on stderr and a documented exit code."""
     state = RunState(debug=os.environ.get("GCCHECK_DEBUG", "").lower() in ("1", "true", "yes"))
@@ -264,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_INPUT
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "gccheck"
-        message = state.redactor.redact(_one_line(exc.format_message()))
+        message = state.redactor.redact(_one_line(exc.format_message()) + _from_environment(exc))
         click.echo(f"gccheck: error: {message} (see '{command} --help')", err=True)
         code = EXIT_INPUT
     except InputError as exc:

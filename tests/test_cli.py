@@ -74,6 +74,19 @@ def test_usage_and_input_errors_exit_2_with_one_line(gccheck_inproc: Any, args: 
     assert "Traceback" not in run.err
 
 
+@pytest.mark.parametrize("variable, value, option", [
+    ("GCCHECK_TIMEOUT", "10s", "--timeout"), ("GCCHECK_FORMAT", "html", "--format"),
+])
+def test_a_bad_value_from_a_variable_names_the_variable(gccheck_inproc: Any, variable: str,
+                                                        value: str, option: str) -> None:
+    run = gccheck_inproc("check", "--hosting", "on-prem", env={variable: value})
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and f"'{option}'" in run.err
+    assert f"(set by {variable})" in run.err
+    from_flag = gccheck_inproc("check", "--hosting", "on-prem", option, value)
+    assert from_flag.code == 2 and "set by" not in from_flag.err
+
+
 def test_bad_env_file_line(tmp_path: Path, gccheck_inproc: Any) -> None:
     env_file = tmp_path / "bad.env"
     env_file.write_text("GORILLA_ARTIFACT_GC_ENABLED=true\nnot a line with secret=hunter2\n")
