@@ -158,6 +158,12 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
     from gccheck.commands import run_check
     from gccheck.target import TargetSpec
 
+    given = [flag for flag, value in (("--env-file", env_file), ("--values", values),
+                                      ("--workload", workload)) if value]
+    if len(given) > 1:
+        raise click.UsageError(f"give only one of --env-file, --values, --workload "
+                               f"(got {', '.join(given)})")
+    _one_exit_policy(warn_only, fail_on)
     state = _state()
     _setup_logging(state, debug)
     spec = TargetSpec(
@@ -202,6 +208,7 @@ def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
     """
     from gccheck.commands import run_audit
 
+    _one_exit_policy(warn_only, fail_on)
     state = _state()
     _setup_logging(state, debug)
     return run_audit(fleet, state.redactor, matrix_path=matrix_path, fmt=fmt, output=output,
@@ -246,6 +253,16 @@ def demo(debug: bool) -> int:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def _one_exit_policy(warn_only: bool, fail_on: str) -> None:
+    """--warn-only is --fail-on never: both, disagreeing, would leave one silently ignored
+    (a Helm hook's extraArgs against its failOn)."""
+    source = click.get_current_context().get_parameter_source("fail_on")
+    if warn_only and fail_on != "never" and source in (ParameterSource.COMMANDLINE,
+                                                       ParameterSource.ENVIRONMENT):
+        raise click.UsageError(f"--warn-only means --fail-on never, but --fail-on {fail_on} "
+                               "was given too: keep one")
 
 
 def _from_environment(exc: click.UsageError) -> str:

@@ -63,6 +63,11 @@ def test_hosting_from_environment_variable(gccheck_inproc: Any) -> None:
     (["check", "--hosting", "on-prem", "--env-file", "/nonexistent/.env"], "no such file"),
     (["check", "--hosting", "on-prem", "--matrix", "/nonexistent.yaml"], "no such file"),
     (["explain", "no-such-check"], "unknown requirement or advisory"),
+    (["check", "--hosting", "on-prem", "--warn-only", "--fail-on", "fail"],
+     "--warn-only means --fail-on never, but --fail-on fail was given too"),
+    (["audit", "f.yaml", "--warn-only", "--fail-on", "unknown"], "--warn-only means"),
+    (["check", "--hosting", "on-prem", "--env-file", "a.env", "--values", "v.yaml"],
+     "give only one of --env-file, --values, --workload (got --env-file, --values)"),
     (["frobnicate"], "No such command"),
 ])
 def test_usage_and_input_errors_exit_2_with_one_line(gccheck_inproc: Any, args: list[str],
