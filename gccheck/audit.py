@@ -99,6 +99,10 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
             problem = unknown_aws_profile(spec.aws_profile)
             if problem:
                 raise InputError(f"--aws-profile: {problem}")
+    debug(__name__, "%s: settings from %s (%d values); bucket %s", spec.name,
+          settings.description, len(settings.values),
+          f"{bucket.masked_url} ({bucket.provider}, endpoint "
+          f"{bucket.endpoint_url or 'the provider default'})" if bucket else "none")
     return Prepared(spec, hosting, settings, bucket)
 
 
@@ -155,8 +159,11 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
             facts = _no_probe(bucket)
         else:
             try:
+                started = time.monotonic()
                 facts = probe.probe(bucket, prepared.settings,
                                     probe_options(prepared.spec, pool))
+                debug(__name__, "%s: %s probed in %.2f s", prepared.spec.name,
+                      bucket.masked_url, time.monotonic() - started)
             except Exception as exc:  # a probe bug must not hide the other verdicts
                 debug(__name__, "probe crashed", exc_info=True)
                 facts = _crashed(bucket, exc)

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     from gccheck.masking import Redactor
 
 
+_enabled = False
+
+
 def debug(name: str, message: str, *args: Any, exc_info: bool = False) -> None:
-    """logging.getLogger(name).debug(...), importing logging only now."""
+    """logging.getLogger(name).debug(...) under --debug; otherwise nothing, not even the
+    import of logging."""
+    if not _enabled:
+        return
     import logging
 
     logging.getLogger(name).debug(message, *args, exc_info=exc_info)
@@ -26,6 +32,9 @@ def debug(name: str, message: str, *args: Any, exc_info: bool = False) -> None:
 def configure(redactor: Redactor) -> None:
     """Send debug logs to stderr, every line through the run's redactor."""
     import logging
+
+    global _enabled
+    _enabled = True
 
     class RedactingFilter(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:

@@ -109,6 +109,27 @@ def test_env_file_source_with_provenance(tmp_path: Path, gccheck_inproc: Any) ->
     assert result["source"] == f"env file {env_file}: line 1"
 
 
+def test_debug_says_what_was_read_and_asked_when_all_goes_well(moto_server: S3Server,
+                                                              gccheck_inproc: Any) -> None:
+    from conftest import TEST_KEY, TEST_SECRET
+
+    bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--bucket", moto_server.url(bucket),
+                         "--debug", env=GC_ON)
+    assert run.code == 0, run.err
+    lines = run.err.splitlines()
+    assert any("wandb: settings from process environment" in line and
+               f"bucket s3://***:***@{moto_server.host}:{moto_server.port}/{bucket}" in line
+               for line in lines), run.err
+    assert any("S3 client: endpoint http://" in line and "credentials from the bucket URL" in line
+               for line in lines), run.err
+    for call in ("get_bucket_versioning", "get_bucket_lifecycle_configuration"):
+        assert any(f"{call} on s3://***:***@" in line and line.endswith(": HTTP 200")
+                   for line in lines), run.err
+    assert any(" probed in " in line for line in lines)
+    assert TEST_SECRET not in run.err and TEST_KEY not in run.err
+
+
 def test_json_schema(moto_server: S3Server, gccheck_inproc: Any) -> None:
     bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
     run = gccheck_inproc("check", "--hosting", "on-prem", "--bucket", moto_server.url(bucket),

@@ -568,6 +568,7 @@ class Probe:
         deadline = _Deadline(options.timeout)
         name = "management (Azure Resource Manager)" if plane == MGMT else "data (Blob service)"
         note = f"plane: {name}, {why}"
+        log.debug("Azure %s: %s", bucket.masked_url, note)
         try:
             if plane == MGMT:
                 return self._probe_mgmt(bucket, settings, options, deadline, note)

@@ -323,6 +323,8 @@ class Probe:
         from google.cloud import storage
 
         credentials = self._credentials(bucket, settings, endpoint)
+        log.debug("GCS client: endpoint %s, credentials %s", endpoint.url or DEFAULT_ENDPOINT,
+                  type(credentials).__name__)
         options = {"api_endpoint": endpoint.url} if endpoint.url else None
         # Our own session, so that answers are checked before the SDK reads them and a
         # redirect (to another host, or to a login page) is never followed.

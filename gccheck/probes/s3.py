@@ -236,6 +236,10 @@ class Probe:
                 aws_secret_access_key=secret_key if access_key and secret_key else None,
                 aws_session_token=token if access_key and secret_key else None,
                 config=config)
+            log.debug("S3 client: endpoint %s, region %s, %s addressing, credentials from %s",
+                      bucket.endpoint_url or "AWS's", region or "from the profile/default",
+                      "path" if bucket.force_path_style else "auto",
+                      _credential_source(bucket, access_key, secret_key, options.aws_profile))
             _register_document_check(client, custom_endpoint=bucket.endpoint_url is not None)
             client.meta.events.register("needs-retry.s3.*", _record_attempt, unique_id="gccheck")
             self._clients[key] = client
@@ -260,6 +264,8 @@ class Probe:
                 _attempts.record = attempts[name]
                 try:
                     response: dict[str, Any] = getattr(client, name)(Bucket=bucket.bucket)
+                    log.debug("%s on %s: HTTP %s", name, bucket.masked_url,
+                              response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
                     return response
                 except ClientError as exc:
                     code = exc.response.get("Error", {}).get("Code", "")
@@ -315,6 +321,18 @@ class Probe:
                         DeleteProtection(False, "object lock is not configured"))
         return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=lifecycle,
                            delete_protection=lock)
+
+
+def _credential_source(bucket: BucketLocation, access_key: str | None, secret_key: str | None,
+                       profile: str | None) -> str:
+    """Where the keys come from, never the keys."""
+    if bucket.access_key:
+        return "the bucket URL"
+    if access_key and secret_key:
+        return "the settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+    if profile:
+        return f"AWS profile {profile}"
+    return "boto3's default chain (environment, config files, web identity, instance role)"
 
 
 def _register_document_check(client: Any, custom_endpoint: bool) -> None:
