@@ -27,8 +27,8 @@ S3_ERROR = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
 MODES = ("500", "503", "slowdown", "429", "garbage", "html", "truncated", "redirect", "slow")
 # Modes beyond the S3 set: "wrongdoc" is a 2xx in the right content type that is not the
 # document asked for (a health check's {"status": "ok"}, another XML document); "502html" is
-# a load balancer's error page in front of the service.
-EXTRA_MODES = ("wrongdoc", "502html")
+# a load balancer's error page in front of the service; "404" an empty 404 (not S3 at all).
+EXTRA_MODES = ("wrongdoc", "502html", "404")
 FLAVORS = ("s3", "gcs", "azure", "arm", "k8s")
 
 _CONTENT_TYPE = {"s3": "application/xml", "gcs": "application/json; charset=UTF-8",
@@ -116,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif mode == "slow":
             time.sleep(self.server.delay)
             self._send(500, b"too late")
+        elif mode == "404":  # not S3 at all: another service on the port, or a proxy
+            self._send(404, b"")
         else:
             raise AssertionError(mode)
 

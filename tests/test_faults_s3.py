@@ -36,6 +36,7 @@ def check(url: str) -> tuple[int, dict[str, dict[str, str]], str, float]:
     ("truncated", "malformed"),
     ("redirect", "redirect"),
     ("slow", "no answer"),
+    ("404", "HTTP 404 without an S3 error from http://127.0.0.1:"),
 ])
 def test_fault_is_unknown_with_reason(mode: str, reason: str) -> None:
     with fault_server(mode, delay=TIMEOUT + 3) as server:

@@ -124,6 +124,12 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
             return Unavailable(UnavailableKind.ERROR,
                                f"unexpected redirect (HTTP {status} {code}): wrong region or "
                                "endpoint?")
+        if status == 404 and code in ("", "404", "NotFound"):
+            # No S3 error document (S3 says NoSuchBucket): another server on that port, or a
+            # proxy, answered.
+            return Unavailable(UnavailableKind.ERROR,
+                               f"HTTP 404 without an S3 error from {endpoint}: is it an S3 "
+                               "endpoint (host, port, or a proxy in between)?")
         return Unavailable(UnavailableKind.ERROR, f"{call} failed: {code or status}")
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return Unavailable(UnavailableKind.NO_CREDENTIALS,
