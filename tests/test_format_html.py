@@ -68,6 +68,16 @@ def test_summary_counts_and_grid_columns() -> None:
     assert 'data-check="immutability-policy" data-status=""' in html
 
 
+def test_the_grid_shows_host_and_bucket_and_keeps_the_masked_url_in_the_tooltip() -> None:
+    report = _report()
+    minio = TargetReport("minio", "on-prem", "s3-compatible",
+                         "s3://***:***@minio.corp.internal:9000/wandb-files",
+                         report.targets[0].results)
+    html = Format().render(Report(targets=(minio,), version="9.9.9", generated_at=0.0))
+    assert ('<span class="sub" title="on-prem · s3://***:***@minio.corp.internal:9000/wandb-files"'
+            '>on-prem · s3://minio.corp.internal:9000/wandb-files</span>') in html
+
+
 def test_an_empty_fleet_still_renders() -> None:
     html = Format().render(Report((), "1"))
     assert "0 deployments" in html and "Nothing to fix" in html

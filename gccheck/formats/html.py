@@ -8,11 +8,14 @@ disk, mailed, or served with a strict Content-Security-Policy. Colour is never t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html import escape
 
 from gccheck.formats.text import verdict
 from gccheck.model import EXIT_FAIL, EXIT_READY, Kind, Report, Result, Status, TargetReport
 
+# 's3://***:***@host/bucket' -> 's3://host/bucket' (what the grid has room for).
+_MASKED_KEYS = re.compile(r"://\*\*\*(?::\*\*\*)?@")
 _MARKS = {
     Status.PASS: "✓",
     Status.FAIL: "✗",
@@ -216,8 +219,10 @@ class Format:
             link = f'<a href="#d-{index}">{name}</a>' if _needs_attention(target) else name
             where = _e(target.hosting + (f" · {target.bucket}" if target.bucket
                                          else " · no bucket"))
+            # The narrow column shows host and bucket; the masked keys stay in the tooltip.
+            short = _MASKED_KEYS.sub("://", where)
             row = [f'<tr data-deployment="{name}" data-verdict="{_verdict_word(code)}">'
-                   f'<th scope="row">{link}<span class="sub" title="{where}">{where}</span></th>'
+                   f'<th scope="row">{link}<span class="sub" title="{where}">{short}</span></th>'
                    f'<td class="verdict v-{code}">{_verdict_word(code)}</td>']
             row.extend(_cell(by_id.get(c), c, False) for c in requirements)
             row.extend(_cell(by_id.get(c), c, i == 0) for i, c in enumerate(advisories))
