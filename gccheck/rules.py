@@ -42,11 +42,15 @@ class Context:
 
 Rule = Callable[[Check, Kind, Context], Result]
 RULES: dict[str, Rule] = {}
+# Rules that judge what the live bucket says: a required one makes the bucket worth probing.
+READS_BUCKET: set[str] = set()
 
 
-def rule(name: str) -> Callable[[Rule], Rule]:
+def rule(name: str, *, reads_bucket: bool = False) -> Callable[[Rule], Rule]:
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
+        if reads_bucket:
+            READS_BUCKET.add(name)
         return fn
 
     return register
@@ -166,7 +170,7 @@ _VERSIONING_FAIL = {
 }
 
 
-@rule("bucket-versioning")
+@rule("bucket-versioning", reads_bucket=True)
 def bucket_versioning(check: Check, kind: Kind, ctx: Context) -> Result:
     early = _bucket_precheck(check, kind, ctx)
     if early is not None:
@@ -186,7 +190,7 @@ def bucket_versioning(check: Check, kind: Kind, ctx: Context) -> Result:
                    _fix(check, ctx))
 
 
-@rule("blob-soft-delete")
+@rule("blob-soft-delete", reads_bucket=True)
 def blob_soft_delete(check: Check, kind: Kind, ctx: Context) -> Result:
     early = _bucket_precheck(check, kind, ctx)
     if early is not None:
@@ -240,7 +244,7 @@ def _lifecycle(check: Check, kind: Kind,
     return None, tuple(rules or ())
 
 
-@rule("lifecycle-expires-current")
+@rule("lifecycle-expires-current", reads_bucket=True)
 def lifecycle_expires_current(check: Check, kind: Kind, ctx: Context) -> Result:
     early, rules = _lifecycle(check, kind, ctx)
     if early is not None:
@@ -255,7 +259,7 @@ def lifecycle_expires_current(check: Check, kind: Kind, ctx: Context) -> Result:
                    remediation=_fix(check, ctx))
 
 
-@rule("noncurrent-never-expire")
+@rule("noncurrent-never-expire", reads_bucket=True)
 def noncurrent_never_expire(check: Check, kind: Kind, ctx: Context) -> Result:
     early, rules = _lifecycle(check, kind, ctx)
     if early is not None:
@@ -269,7 +273,7 @@ def noncurrent_never_expire(check: Check, kind: Kind, ctx: Context) -> Result:
                    "storage", remediation=_fix(check, ctx))
 
 
-@rule("delete-protection")
+@rule("delete-protection", reads_bucket=True)
 def delete_protection(check: Check, kind: Kind, ctx: Context) -> Result:
     early = _bucket_precheck(check, kind, ctx)
     if early is not None:
@@ -295,7 +299,7 @@ def _not_required(check: Check, kind: Kind, why: str) -> Result:
 
 def needs_probe(matrix: Matrix, hosting: HostingType, provider: str) -> bool:
     """Whether any required check on this provider needs facts from the live bucket."""
-    return any(matrix.requirements[r].providers is not None
+    return any(matrix.requirements[r].check in READS_BUCKET
                and matrix.requirements[r].applies_to(provider) for r in hosting.requires)
 
 

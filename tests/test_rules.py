@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gccheck.bucket_url import parse_bucket_url
@@ -187,3 +189,22 @@ def test_missing_bucket_has_a_fix() -> None:
     versioning = next(r for r in evaluate(ctx) if r.id == "bucket-versioning")
     assert versioning.status is Status.FAIL and versioning.remediation
     assert "BUCKET" in versioning.remediation
+
+
+def test_a_bucket_is_probed_when_a_required_rule_reads_it(tmp_path: Any) -> None:
+    import yaml
+
+    from gccheck.matrix import default_matrix_path
+    from gccheck.rules import needs_probe
+
+    shipped = load_matrix(None, RULES)
+    on_prem, shared = shipped.hosting_types["on-prem"], shipped.hosting_types["shared-cloud"]
+    assert needs_probe(shipped, on_prem, "aws") and needs_probe(shipped, on_prem, "azure")
+    assert not needs_probe(shipped, shared, "aws")  # nothing required: no call to the cloud
+    # A custom matrix whose versioning requirement names no providers still reads the bucket.
+    data = yaml.safe_load(default_matrix_path().read_text())
+    del data["requirements"]["bucket-versioning"]["providers"]
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(data))
+    custom = load_matrix(str(path), RULES)
+    assert needs_probe(custom, custom.hosting_types["on-prem"], "coreweave")
