@@ -57,7 +57,7 @@ class _Seconds(click.FloatRange):
 _TIMEOUT = _Seconds(min=0.1, max=600)
 
 
-def _printable_name(value: str, param: click.Parameter, ctx: click.Context) -> str:
+def _printable_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     # Escapes and newlines would reach the terminal, and break JUnit's XML, as they are.
     if not value.strip() or not value.isprintable():
         raise click.BadParameter("must be one line of printable characters", ctx, param)
@@ -129,7 +129,7 @@ def _common_output(fn: Any) -> Any:
 @click.option("--azure-arm-endpoint", envvar="GCCHECK_AZURE_ARM_ENDPOINT", metavar="URL",
               help="Azure Resource Manager endpoint (sovereign clouds).")
 @click.option("--name", envvar="GCCHECK_NAME", default="wandb", show_default=True,
-              callback=lambda ctx, param, value: _printable_name(value, param, ctx),
+              callback=_printable_name,
               help="Name of the deployment in the report.")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
               type=click.Choice(CHECK_FORMATS))
