@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
+from conftest import missing_tool
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -194,10 +195,10 @@ def azurite(keys: dict[str, str]) -> Iterator[Azurite]:
 
     exe = find_azurite()
     if exe is None:
-        pytest.skip("Azurite not found: set AZURITE, put azurite on PATH, or run "
-                    "'npm install --prefix .tools azurite@3' (as .ci/run does)")
+        missing_tool("Azurite not found: set AZURITE, put azurite on PATH, or run "
+                     "'npm install --prefix .tools azurite@3' (as .ci/run does)")
     if shutil.which("node") is None and not os.environ.get("AZURITE"):
-        pytest.skip("Azurite needs Node.js, which is not on PATH")
+        missing_tool("Azurite needs Node.js, which is not on PATH")
     proc, endpoint, seen = launch_azurite(exe, keys)
     try:
         if endpoint is None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -85,6 +85,15 @@ def make_bucket(server: S3Server, versioning: str | None = None, *,
 
 NONCURRENT_RULE = {"ID": "expire-noncurrent", "Status": "Enabled", "Filter": {},
                    "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}
+
+
+def missing_tool(reason: str) -> NoReturn:
+    """Skip a test whose outside tool (Azurite, Chromium) is absent; fail it under
+    GCCHECK_REQUIRE_TOOLS=1, which .ci/run sets after installing them, so that a broken
+    install cannot turn CI green by skipping."""
+    if os.environ.get("GCCHECK_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{reason} (GCCHECK_REQUIRE_TOOLS=1: it should have been installed)")
+    pytest.skip(reason)
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import missing_tool
 
 from gccheck.formats.html import Format
 from gccheck.model import Kind, Report, Result, Status, TargetReport
@@ -98,8 +99,8 @@ def chromium() -> str:
             return found
     if Path("/usr/bin/chromium").exists():
         return "/usr/bin/chromium"
-    pytest.skip("no headless browser: install Debian's chromium (apt-get install chromium; "
-                ".ci/run does) to check the HTML report in a real browser")
+    missing_tool("no headless browser: install Debian's chromium (apt-get install chromium; "
+                 ".ci/run does) to check the HTML report in a real browser")
 
 
 def _browser(chromium: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
