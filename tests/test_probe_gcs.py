@@ -73,9 +73,8 @@ def test_missing_bucket_fails(gcs: GcsEmulator, gccheck_inproc: Any) -> None:
     assert "does not exist" in result["summary"]
 
 
-def test_endpoint_url_flag_reaches_the_emulator(gcs: GcsEmulator) -> None:
-    # --endpoint-url is a GCS endpoint that needs credentials; the emulator takes anonymous
-    # ones only through STORAGE_EMULATOR_HOST. Both name the endpoint they used.
+def test_emulator_host_variable_reaches_the_emulator(gcs: GcsEmulator) -> None:
+    # STORAGE_EMULATOR_HOST: anonymous credentials, the endpoint named in the detail.
     name = new_bucket(gcs, versioning={"enabled": True})
     run = run_gccheck("check", "--hosting", "on-prem", "--bucket", f"gs://{name}",
                       "--format", "json", env={**GC_ON, "STORAGE_EMULATOR_HOST":
@@ -83,6 +82,37 @@ def test_endpoint_url_flag_reaches_the_emulator(gcs: GcsEmulator) -> None:
     result = by_id(json.loads(run.out))["bucket-versioning"]
     assert result["status"] == "pass", run
     assert f"endpoint: {gcs.endpoint}" in result["detail"]
+
+
+def test_endpoint_url_flag_sends_a_token_to_that_endpoint(gcs: GcsEmulator,
+                                                          tmp_path: Path) -> None:
+    # --endpoint-url is a GCS endpoint that needs real credentials (a private GCS endpoint):
+    # a service-account key whose token endpoint is local, and STORAGE_EMULATOR_HOST at a
+    # closed port, so a pass proves the flag won and the token was fetched and sent.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    name = new_bucket(gcs, versioning={"enabled": True})
+    with json_server(lambda method, path, headers: (
+            200, {"access_token": "local-test-token", "expires_in": 3600,
+                  "token_type": "Bearer"})) as token:
+        key_file = tmp_path / "service-account.json"
+        key_file.write_text(json.dumps({
+            "type": "service_account", "project_id": "p", "private_key_id": "0" * 40,
+            "private_key": pem, "client_email": FAKE_EMAIL, "client_id": "1" * 21,
+            "token_uri": f"{token.url}/token"}))
+        run = run_gccheck("check", "--hosting", "on-prem", "--bucket", f"gs://{name}",
+                          "--endpoint-url", gcs.endpoint, "--format", "json",
+                          env={**GC_ON, "GOOGLE_APPLICATION_CREDENTIALS": str(key_file),
+                               "STORAGE_EMULATOR_HOST": f"127.0.0.1:{closed_port()}"})
+        token_requests = list(token.requests)
+    result = by_id(json.loads(run.out))["bucket-versioning"]
+    assert result["status"] == "pass", run
+    assert f"endpoint: {gcs.endpoint}" in result["detail"]
+    assert token_requests == [("POST", "/token")]
 
 
 def test_advisories(gcs: GcsEmulator, gccheck_inproc: Any) -> None:

@@ -12,5 +12,5 @@ def test_a_missing_tool_skips_locally_and_fails_when_required(
     with pytest.raises(pytest.skip.Exception, match="no browser"):
         missing_tool("no browser")
     monkeypatch.setenv("GCCHECK_REQUIRE_TOOLS", "1")
-    with pytest.raises(pytest.fail.Exception, match="no browser .GCCHECK_REQUIRE_TOOLS=1"):
+    with pytest.raises(pytest.fail.Exception, match=r"no browser \(GCCHECK_REQUIRE_TOOLS=1"):
         missing_tool("no browser")
