@@ -226,9 +226,46 @@ def test_unexpanded_kubernetes_references_in_the_bucket_are_named(gccheck_inproc
                        "(an optional secretKeyRef?)\n")
 
 
-def test_table_colour_only_on_terminals(gccheck_inproc: Any) -> None:
-    run = gccheck_inproc("check", "--hosting", "on-prem")
-    assert "\x1b[" not in run.out
+def _stdout_on_a_tty(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI with stdout on a pseudo-terminal (what a person at a shell sees)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gccheck", *args], stdout=slave,
+                            stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = proc.wait(timeout=30)
+    os.close(master)
+    return code, b"".join(chunks).decode()
+
+
+def test_table_colour_only_on_terminals_and_never_with_no_color(gccheck_inproc: Any) -> None:
+    from conftest import clean_env
+
+    env = {k: v for k, v in clean_env().items() if k != "NO_COLOR"}
+    code, shown = _stdout_on_a_tty("check", "--hosting", "on-prem", env=env)
+    assert code == 1
+    assert "\x1b[31;1mfail\x1b[0m" in shown and "\x1b[31;1mNOT READY" in shown
+    code, plain = _stdout_on_a_tty("check", "--hosting", "on-prem", env={**env, "NO_COLOR": "1"})
+    assert code == 1 and "fail" in plain and "\x1b[" not in plain
+    piped = gccheck_inproc("check", "--hosting", "on-prem", env={"NO_COLOR": ""})
+    assert "fail" in piped.out and "\x1b[" not in piped.out
 
 
 def test_matrix_command_formats(gccheck_inproc: Any) -> None:
