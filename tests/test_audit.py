@@ -312,14 +312,21 @@ def test_output_into_a_missing_folder_is_an_input_error(tmp_path: Path,
 
 def test_secrets_from_the_fleet_never_reach_the_report(moto_server: S3Server, tmp_path: Path,
                                                        gccheck_inproc: Any) -> None:
-    secret = "fleetsecret/with+slash00000000000000000"
+    # Short enough (20 characters) that gccheck would quote it: a key pasted into the GC
+    # variable by mistake is shown in that variable's verdict unless the redactor learnt it
+    # from the fleet entry's AWS_SECRET_ACCESS_KEY.
+    secret = "fleetSecret/with+slash"[:20]
+    url_secret = "urlsecret/with+slash000000000000000000"
     fleet = _fleet(tmp_path, {"name": "leaky", "hosting": "on-prem", "env": {
-        **GC_ON, "AWS_SECRET_ACCESS_KEY": secret, "NOTE": secret},
-        "bucket": f"s3://AKIAFLEET000:{secret}@{moto_server.host}:{moto_server.port}/nope"})
+        "GORILLA_ARTIFACT_GC_ENABLED": secret, "AWS_SECRET_ACCESS_KEY": secret},
+        "bucket": f"s3://AKIAFLEET000:{url_secret}@{moto_server.host}:{moto_server.port}/nope"})
     for fmt in ("table", "json", "markdown", "junit", "html", "prometheus"):
-        run = gccheck_inproc("audit", fleet, "--format", fmt)
-        assert secret not in run.out + run.err
-        assert "fleetsecret" not in run.out + run.err
+        run = gccheck_inproc("audit", fleet, "--format", fmt, "--debug")
+        assert run.code == 1, run.err
+        for planted in (secret, url_secret, "fleetSecret", "urlsecret"):
+            assert planted not in run.out + run.err, (fmt, planted)
+        if fmt != "prometheus":  # the others quote the GC variable's value: hidden
+            assert "GORILLA_ARTIFACT_GC_ENABLED is '***'" in run.out.replace("&#x27;", "'"), fmt
 
 
 def test_environment_variables_configure_the_audit(tmp_path: Path, gccheck_inproc: Any) -> None:
