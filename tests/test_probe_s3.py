@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -80,10 +81,22 @@ def test_credentials_from_env_with_endpoint_url(moto_server: S3Server) -> None:
     code, report = check_json("--hosting", "on-prem", "--bucket", f"s3://{bucket}",
                               "--endpoint-url", moto_server.endpoint, env=env)
     assert code == 0, report
-    # The endpoint may also come from AWS_ENDPOINT_URL_S3, and BUCKET from the environment.
-    code, report = check_json("--hosting", "on-prem", env={
-        **env, "AWS_ENDPOINT_URL_S3": moto_server.endpoint, "BUCKET": f"s3://{bucket}"})
+
+
+
+def test_endpoint_and_keys_from_an_env_file(moto_server: S3Server, tmp_path: Path) -> None:
+    # Only gccheck reads an env file (boto3 would read AWS_ENDPOINT_URL_S3 from the process
+    # environment by itself): the endpoint must travel from the file to the client.
+    from conftest import TEST_KEY, TEST_SECRET
+
+    bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    env_file = tmp_path / "wandb.env"
+    env_file.write_text(f"BUCKET=s3://{bucket}\nAWS_ENDPOINT_URL_S3={moto_server.endpoint}\n"
+                        f"AWS_ACCESS_KEY_ID={TEST_KEY}\nAWS_SECRET_ACCESS_KEY={TEST_SECRET}\n"
+                        "AWS_REGION=us-east-1\nGORILLA_ARTIFACT_GC_ENABLED=true\n")
+    code, report = check_json("--hosting", "on-prem", "--env-file", str(env_file))
     assert code == 0, report
+    assert by_id(report)["bucket-versioning"]["status"] == "pass"
 
 
 def test_no_credentials_is_unknown(moto_server: S3Server) -> None:
