@@ -146,7 +146,7 @@ def build(tmp: Path, gcs_url: str, blob_url: str, token_url: str, arm_url: str,
         # GCS: the key in an env file's BUCKET, the endpoint unreachable.
         Scenario("gcs-env-file-url-key", (*common, "--env-file", str(env_url_key)),
                  {**no_egress, "STORAGE_EMULATOR_HOST": dead}, pem_secret, 3,
-                 tuple(PEM_LINES), "bucket-versioning"),
+                 tuple(PEM_LINES), "@wandb-secrets"),  # only from the env file's BUCKET
         # GCS: a key file named by the env file; the (local) token endpoint rejects it.
         Scenario("gcs-key-file-rejected", (*common, "--env-file", str(env_key_file)),
                  dict(no_egress), pem_secret, 3, tuple(PEM_LINES), "token"),

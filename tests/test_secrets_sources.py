@@ -124,7 +124,8 @@ def values_scenarios(world: World, s3: S3Server, versioned: str) -> list[Scenari
                            {"name": "MYSQL_PASSWORD", "value": PASSWORD}]}
     return [
         # The bucket is read with the planted keys; the GC variable holds an encoded secret.
-        Scenario("values-encoded", {"values": world.file("encoded.yaml", encoded)}, 1, GC),
+        Scenario("values-encoded", {"values": world.file("encoded.yaml", encoded)}, 1,
+                 "did you mean GORILLA_ARTIFACTS_GC_ENABLED"),  # only from the values file
         Scenario("values-endpoint-refused",
                  {"values": world.file("dead.yaml", operator(dead, "true"))}, 3,
                  "could not connect"),
