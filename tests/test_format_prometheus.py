@@ -35,6 +35,8 @@ def _families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     out: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
         assert family.type == "gauge" and family.documentation
+        # No sample carries a timestamp (the textfile collector rejects them).
+        assert all(s.timestamp is None for s in family.samples), family.name
         out[family.name] = [(dict(s.labels), s.value) for s in family.samples]
     return out
 

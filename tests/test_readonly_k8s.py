@@ -84,9 +84,9 @@ def test_a_write_would_be_seen() -> None:
     request = urllib.request.Request(f"{kube.url}/api/v1/namespaces/wandb/configmaps/x",
                                      data=json.dumps({}).encode(), method="PATCH")
     try:
-        urllib.request.urlopen(request, timeout=5)
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 405
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 405
     finally:
         kube.stop()
     ops = kube.api.operations()
