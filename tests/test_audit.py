@@ -176,6 +176,9 @@ def test_a_crashing_target_is_unknown_and_the_rest_go_on(matrix: Matrix,
 
 def test_live_settings_that_cannot_be_read_make_that_deployment_unknown(
         matrix: Matrix, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A unit test of the scheduler's wrapping of the error (stubbing gccheck's own prepare);
+    # real dead and misbehaving API servers are in test_audit's dead-kubeconfig test and
+    # test_faults_k8s.
     real = audit_module.prepare
 
     def prepare(spec: TargetSpec, *args: Any) -> Any:
