@@ -248,7 +248,7 @@ def test_check_with_an_undefined_aws_profile_is_an_input_error(
 def test_a_defined_aws_profile_passes_and_reaches_the_bucket(
         tmp_path: Path, listener: tuple[int, list[int]]) -> None:
     port, accepted = listener
-    run = run_gccheck("check", "--hosting", "on-prem", "--aws-profile", "prod", "--timeout", "1",
+    run = run_gccheck("check", "--hosting", "on-prem", "--aws-profile", "prod", "--timeout", "3",
                       "--bucket", f"s3://127.0.0.1:{port}/bucket", "--format", "json",
                       env={**_aws_config(tmp_path), "GORILLA_ARTIFACT_GC_ENABLED": "true"})
     assert run.code == 3, run.err  # the listener never answers: unknown, not an input error
