@@ -196,7 +196,7 @@ def azurite(keys: dict[str, str]) -> Iterator[Azurite]:
     exe = find_azurite()
     if exe is None:
         missing_tool("Azurite not found: set AZURITE, put azurite on PATH, or run "
-                     "'npm install --prefix .tools azurite@3' (as .ci/run does)")
+                     "'npm install --prefix .tools azurite@3.35.0' (as .ci/run does)")
     if shutil.which("node") is None and not os.environ.get("AZURITE"):
         missing_tool("Azurite needs Node.js, which is not on PATH")
     proc, endpoint, seen = launch_azurite(exe, keys)

@@ -1,7 +1,7 @@
 """Demo part: Azure Blob Storage through Azurite, the blob emulator (a Node.js program).
 
 Runs where Node.js and Azurite are present (AZURITE, azurite on PATH, or .tools/ in a checkout,
-where `npm install --prefix .tools azurite@3` puts it); otherwise says why it was skipped.
+where `npm install --prefix .tools azurite@3.35.0` puts it); otherwise says why it was skipped.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from gccheck.target import TargetSpec
 
 TITLE = "Azure Blob Storage (Azurite, the Azure blob emulator)"
 ON, OFF = "wandbsoftdelete", "wandbnosoftdelete"
-_INSTALL = "npm install --prefix .tools azurite@3 (or set AZURITE to its path)"
+_INSTALL = "npm install --prefix .tools azurite@3.35.0 (or set AZURITE to its path)"
 
 
 def find_azurite() -> str | None:
