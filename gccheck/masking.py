@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -162,6 +163,9 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        # An audit's workers learn secrets (live settings) while other threads redact (debug
+        # lines, the report of a deployment given up on): one lock for the set and pattern.
+        self._lock = threading.Lock()
         for secret in secrets:
             self.add(secret)
 
@@ -169,12 +173,17 @@ class Redactor:
         """Remember a secret (and its URL-encoded and base64 forms) to hide from now on."""
         if (secret and len(secret.strip()) >= _MIN_SECRET_LEN and not is_flag_word(secret)
                 and not _REFERENCE.fullmatch(secret.strip())):
-            before = len(self._secrets)
-            self._secrets |= _variants(secret)
-            if secret != secret.strip():
-                self._secrets |= _variants(secret.strip())
-            if len(self._secrets) != before:
-                self._pattern = None
+            found = _variants(secret) | _variants(secret.strip())
+            with self._lock:
+                if not found <= self._secrets:
+                    self._secrets |= found
+                    self._pattern = None
+
+    def _known(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                self._pattern = _trie_pattern(self._secrets)
+            return self._pattern
 
     def add_settings(self, values: Mapping[str, str | None]) -> None:
         """Remember the values of every secret-named variable, and secrets inside URLs."""
@@ -193,10 +202,9 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """The text with every known secret and secret-shaped substring replaced by ***."""
-        if self._secrets:
-            if self._pattern is None:
-                self._pattern = _trie_pattern(self._secrets)
-            text = self._pattern.sub(MASK, text)
+        known = self._known()
+        if known is not None:
+            text = known.sub(MASK, text)
         text = mask_url(text)
         # Only for ASCII is lower() exact: re.I also matches 'ſ' to 's' and 'ı' to 'i'.
         lowered = text.lower() if text.isascii() else None

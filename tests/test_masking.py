@@ -126,3 +126,38 @@ def test_escaped_forms_of_a_secret_are_hidden() -> None:
         assert redactor.redact(f"x {form} y") == "x *** y"
     # In JSON, an escaped quote is part of the URL's userinfo.
     assert mask_url('"s3://AK:pa\\"ss@host/b"') == '"s3://***:***@host/b"'
+
+
+def test_secrets_learnt_while_other_threads_redact() -> None:
+    # An audit's workers add live settings' secrets while the main thread and --debug lines
+    # redact: no "set changed size during iteration", and every secret is hidden after.
+    import sys
+    import threading
+
+    redactor = Redactor()
+    errors: list[BaseException] = []
+    secrets = [f"learnt-secret-{i:05d}-xyz" for i in range(400)]
+
+    def learn() -> None:
+        for secret in secrets:
+            redactor.add(secret)
+
+    def redact() -> None:
+        try:
+            for i in range(400):
+                redactor.redact(f"line {i} with learnt-secret-{i:05d}-xyz in it")
+        except BaseException as exc:  # collected for the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=learn), *(threading.Thread(target=redact) for _ in range(3))]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows at once
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert redactor.redact(" ".join(secrets)) == " ".join(["***"] * len(secrets))
