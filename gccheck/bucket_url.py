@@ -99,12 +99,13 @@ def _split(url: str) -> tuple[str, str | None, str, str, str]:
     if not match:
         raise _fail(url, "expected SCHEME://..., e.g. s3://bucket, gs://bucket, az://account/container")
     scheme, rest = match.group(1).lower(), match.group(2)
-    rest, _, query = rest.partition("?")
-    rest, _, _fragment = rest.partition("#")
     userinfo: str | None = None
     if "@" in rest:
-        # AWS secret keys often contain '/': the last '@' ends the userinfo.
+        # The last '@' ends the userinfo, before '?' and '#' are looked for: a secret may hold
+        # '/', '?' or '#' unencoded (AWS keys often hold '/'), and W&B's query has no '@'.
         userinfo, _, rest = rest.rpartition("@")
+    rest, _, query = rest.partition("?")
+    rest, _, _fragment = rest.partition("#")
     netloc, slash, path = rest.partition("/")
     return scheme, userinfo, netloc, path if slash else "", query
 

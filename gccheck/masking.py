@@ -25,8 +25,9 @@ SECRET_NAME = re.compile(
 
 # scheme://userinfo@ : userinfo may hold access keys, account keys or private keys. Greedy to
 # the token's last '@': a secret key may hold an unencoded '@' (the URL parser reads it so).
-# A backslash-escaped character (JSON's \", Prometheus' \\) belongs to the userinfo.
-_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)((?:[^\s'\"\\]|\\.)*)@", re.I)
+# A backslash-escaped character (JSON's \", Prometheus' \\) belongs to the userinfo, and so
+# does a secret's own last backslash, right before the '@'.
+_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)((?:[^\s'\"\\]|\\.|\\(?=@))*)@", re.I)
 # Placeholders in help texts (s3://<key>:<secret>@host, az://:<key>@account) are not secrets.
 _PLACEHOLDER = re.compile(r"^(?:<[a-z-]+>)?(?::<[a-z-]+>)?$")
 # (pattern, lowercase words one of which any match contains): a pattern is skipped where none
@@ -92,6 +93,8 @@ def mask_url_value(url: str) -> str:
     boundary, and a secret may hold quotes or spaces.
     """
     head, sep, rest = url.partition("://")
+    if not sep and "@" in url:  # s3:/KEY:SECRET@host, a typo: still hide what precedes '@'
+        return f"{MASK}@{url.rpartition('@')[2]}"
     if not sep or "@" not in rest:
         return mask_url(url)
     userinfo, _, after = rest.rpartition("@")

@@ -363,7 +363,8 @@ def test_unwritable_termination_message_does_not_change_the_verdict(gccheck_inpr
 
 # Secrets a regular expression cannot see the end of: quotes, spaces, short ones, markup.
 GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
-ODD_SECRETS = ('pa"ss', 'secret"quoted"xyz', "a b'c d e", "<sec&ret>\"'x", "back\\slash99")
+ODD_SECRETS = ('pa"ss', 'secret"quoted"xyz', "a b'c d e", "<sec&ret>\"'x", "back\\slash99",
+               "wJalrXUtnFEMI/K7MDENG#bPx?Rfi", "ends-in-a-backslash\\")
 
 
 def _forms(secret: str) -> set[str]:

@@ -161,3 +161,14 @@ def test_secrets_learnt_while_other_threads_redact() -> None:
         sys.setswitchinterval(interval)
     assert errors == []
     assert redactor.redact(" ".join(secrets)) == " ".join(["***"] * len(secrets))
+
+
+def test_userinfo_edge_cases_a_reviewer_found() -> None:
+    from gccheck.masking import mask_url_value
+
+    # A secret ending in a backslash, right before '@'.
+    assert mask_url("s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG\\@minio:9000/b") == (
+        "s3://***:***@minio:9000/b")
+    # A scheme typo: what precedes the last '@' is still hidden.
+    assert mask_url_value("s3:/AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@minio:9000/b") == (
+        "***@minio:9000/b")
