@@ -109,7 +109,9 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
 # $(NAME): a Kubernetes dependent-variable reference. The kubelet leaves one to an undefined
 # variable as written, so BUCKET=s3://$(BUCKET_ACCESS_KEY):...@ keeps it when the Secret an
 # optional secretKeyRef reads is missing: the store would then reject "the credentials".
-_UNEXPANDED = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)")
+# Only a whole part of the URL (key, secret, host, path segment) counts: a password such as
+# Pa55$(w0rd)Xyz is a password.
+_UNEXPANDED = re.compile(r"(?<=[:@/])\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)(?=[:@/?#]|$)")
 
 
 def _reject_unexpanded(url: str, settings: Settings) -> None:
@@ -120,9 +122,9 @@ def _reject_unexpanded(url: str, settings: Settings) -> None:
     origin = f" ({setting.origin})" if setting is not None and url == setting.value else ""
     listed = ", ".join(f"$({name})" for name in names)
     raise InputError(f"the bucket URL{origin} still holds {listed}: Kubernetes leaves a "
-                     "reference to an undefined variable as written, so the Secret or key "
-                     f"that {'sets it' if len(names) == 1 else 'set them'} is missing or "
-                     "misnamed (an optional secretKeyRef?)")
+                     "reference to an undefined variable as written, so the Secret, ConfigMap "
+                     f"or key that would set {'it' if len(names) == 1 else 'them'} is missing "
+                     "or misnamed (an optional reference?)")
 
 
 def _no_probe(bucket: BucketLocation) -> BucketFacts:

@@ -215,6 +215,7 @@ def test_termination_message_says_why_it_is_unverified(tmp_path: Path,
     ("s3://$(BUCKET_ACCESS_KEY):$(BUCKET_SECRET_KEY)@minio:9000/wandb",
      "$(BUCKET_ACCESS_KEY), $(BUCKET_SECRET_KEY)"),
     ("s3://AKIAREALKEY00:$(BUCKET_SECRET_KEY)@minio:9000/wandb", "$(BUCKET_SECRET_KEY)"),
+    ("s3://minio:9000/$(BUCKET_NAME)", "$(BUCKET_NAME)"),
 ])
 def test_unexpanded_kubernetes_references_in_the_bucket_are_named(gccheck_inproc: Any,
                                                                   bucket: str,
@@ -223,9 +224,9 @@ def test_unexpanded_kubernetes_references_in_the_bucket_are_named(gccheck_inproc
     assert run.code == 2
     assert run.err == (f"gccheck: error: the bucket URL (process environment) still holds "
                        f"{missing}: Kubernetes leaves a reference to an undefined variable as "
-                       "written, so the Secret or key that "
-                       f"{'set them' if ',' in missing else 'sets it'} is missing or misnamed "
-                       "(an optional secretKeyRef?)\n")
+                       "written, so the Secret, ConfigMap or key that would set "
+                       f"{'them' if ',' in missing else 'it'} is missing or misnamed (an "
+                       "optional reference?)\n")
 
 
 def _stdout_on_a_tty(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -255,6 +256,13 @@ def _stdout_on_a_tty(*args: str, env: dict[str, str]) -> tuple[int, str]:
     code = proc.wait(timeout=30)
     os.close(master)
     return code, b"".join(chunks).decode()
+
+
+def test_a_password_with_a_dollar_paren_inside_is_a_password(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--timeout", "5", env={
+        **GC_ON, "BUCKET": "s3://minioadmin:Pa55$(w0rd)Xyz@127.0.0.1:1/wandb"})
+    assert run.code == 3, run.err  # probed (the port is closed), not rejected as a reference
+    assert "w0rd" not in run.out + run.err
 
 
 def test_table_colour_only_on_terminals_and_never_with_no_color(gccheck_inproc: Any) -> None:
