@@ -26,20 +26,24 @@ def termination_line(report: Report) -> str:
     """The one-line verdict for a Kubernetes termination message (at most 4096 bytes), with
     why the first failing (else unverified) requirement is so: `kubectl describe` may be all
     an operator reads."""
-    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}{_why(t)}"
-             for t in report.targets]
+    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}"
+             f"{_why(t, report.strict)}" for t in report.targets]
     return "; ".join(parts)[:4000]
 
 
-def _why(target: TargetReport) -> str:
+def _why(target: TargetReport, strict: bool) -> str:
+    """': <summary>' of the first item the verdict names (as verdict() picks them)."""
     required = [r for r in target.results if r.kind is Kind.REQUIREMENT]
-    for status in (Status.FAIL, Status.UNKNOWN):
-        hits = [r for r in required if r.status is status]
-        if hits:
-            # The verdict names the ids; the first one's is repeated only when there are more.
-            named = f"{hits[0].id}: " if len(hits) > 1 else ""
-            return f": {named}{' '.join(hits[0].summary.split())}"
-    return ""
+    failing = [r for r in required if r.status is Status.FAIL]
+    if strict:
+        failing += [r for r in target.results if r.status is Status.WARN]
+    unknown = [r for r in required if r.status is Status.UNKNOWN]
+    named = failing or unknown
+    if not named:
+        return ""
+    # The verdict names the ids; the first one's is repeated only when there are more.
+    which = f"{named[0].id}: " if len(named) > 1 else ""
+    return f": {which}{' '.join(named[0].summary.split())}"
 
 
 def quick_exit() -> None:

@@ -196,6 +196,25 @@ def test_output_file_and_termination_message(tmp_path: Path, gccheck_inproc: Any
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_termination_reason_is_the_first_item_the_verdict_names() -> None:
+    from gccheck.commands import termination_line
+    from gccheck.model import Kind, Report, Result, Status, TargetReport
+
+    results = (
+        Result("gc-env-var", Kind.REQUIREMENT, Status.PASS, "is 'true'"),
+        Result("bucket-versioning", Kind.REQUIREMENT, Status.UNKNOWN, "access denied: x"),
+        Result("noncurrent-never-expire", Kind.ADVISORY, Status.WARN, "no rule\nexpires them"),
+    )
+    target = TargetReport("w", "on-prem", "aws", "s3://b", results)
+    plain = Report((target,), "1", strict=False, generated_at=0.0)
+    strict = Report((target,), "1", strict=True, generated_at=0.0)
+    assert termination_line(plain) == ("gccheck w (on-prem): UNVERIFIED: could not check "
+                                       "bucket-versioning: access denied: x")
+    # Under --strict the warned advisory fails, and the reason is its own.
+    assert termination_line(strict) == ("gccheck w (on-prem): NOT READY: "
+                                        "noncurrent-never-expire fails: no rule expires them")
+
+
 def test_termination_message_says_why_it_is_unverified(tmp_path: Path,
                                                       gccheck_inproc: Any) -> None:
     message = tmp_path / "termination-log"
