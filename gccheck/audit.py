@@ -91,7 +91,12 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
         if not endpoint and url.strip().partition("://")[0].lower() in ("s3", "cw"):
             # AWS's variables name an S3 endpoint: a gs:// bucket (and its Google token)
             # must not be sent there.
-            endpoint = settings.get("AWS_ENDPOINT_URL_S3") or settings.get("AWS_ENDPOINT_URL")
+            for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+                setting = settings.values.get(name)
+                if setting is not None and setting.value and setting.value.strip():
+                    # Named as the user wrote it, not as --endpoint-url.
+                    endpoint = validate_endpoint_url(setting.value, f"{name} ({setting.origin})")
+                    break
         bucket = parse_bucket_url(url, endpoint_url=endpoint or None)
         for secret in bucket.secrets:
             redactor.add(secret)

@@ -99,6 +99,18 @@ def test_bad_env_file_line(tmp_path: Path, gccheck_inproc: Any) -> None:
     assert run.code == 2 and "line 2" in run.err and "hunter2" not in run.err
 
 
+def test_a_bad_endpoint_in_the_settings_is_named_where_it_was_written(
+        tmp_path: Path, gccheck_inproc: Any) -> None:
+    env_file = tmp_path / "wandb.env"
+    env_file.write_text("BUCKET=s3://AKIAEXAMPLE0000:secretsecret@bucket\n"
+                        "AWS_ENDPOINT_URL_S3=minio:9000\n")
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--env-file", str(env_file))
+    assert run.code == 2
+    assert run.err == (f"gccheck: error: AWS_ENDPOINT_URL_S3 (env file {env_file}: line 2): "
+                       "'minio:9000' must be an http:// or https:// URL with a host, e.g. "
+                       "http://127.0.0.1:9000\n")
+
+
 def test_env_file_source_with_provenance(tmp_path: Path, gccheck_inproc: Any) -> None:
     env_file = tmp_path / "wandb.env"
     env_file.write_text("export GORILLA_ARTIFACT_GC_ENABLED='TRUE'\n")
