@@ -129,12 +129,13 @@ class Kube:
     answer must be JSON of the kind asked for.
     """
 
-    def __init__(self, api_client: Any, namespace: str, server: str, timeout: float) -> None:
+    def __init__(self, api_client: Any, namespace: str, server: str, timeout: float,
+                 deadline: float | None = None) -> None:
         self.api_client = api_client
         self.namespace = namespace
         self.server = _shown_server(server)
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
+        self.deadline = time.monotonic() + timeout if deadline is None else deadline
         self._cache: dict[tuple[str, str, str], Fetched] = {}
 
     @classmethod
@@ -143,12 +144,16 @@ class Kube:
         import urllib3
         from kubernetes import client
 
+        # One budget for loading the credentials and the calls: the audit gives a deployment
+        # its timeout for reading settings, not one for each step.
+        deadline = time.monotonic() + timeout
         configuration, namespace = _load_within(timeout, kubeconfig, context, environ)
         # One attempt per request, no redirects followed: urllib3 would otherwise retry each
         # request 3 times, beyond --timeout, and follow a redirect anywhere. gccheck bounds
         # every call by the time left and retries 429/5xx itself.
         configuration.retries = urllib3.Retry(total=0, redirect=False)
-        return cls(client.ApiClient(configuration), namespace, configuration.host, timeout)
+        return cls(client.ApiClient(configuration), namespace, configuration.host, timeout,
+                   deadline)
 
     def close(self) -> None:
         self.api_client.close()
