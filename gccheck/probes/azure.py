@@ -46,6 +46,7 @@ from gccheck.probes.interface import ProbeOptions
 from gccheck.probes.network import (
     MAX_ATTEMPTS,
     RETRIED_STATUS,
+    SDK_IMPORT_LOCK,
     MalformedAnswer,
     UnexpectedRedirect,
     is_dns_failure,
@@ -588,6 +589,11 @@ class Probe:
             return self._credential
 
     def _mgmt_client(self, subscription: str, options: ProbeOptions, stage: _Stage) -> Any:
+        # Building a client imports more of the SDK (transports, identity's chain).
+        with SDK_IMPORT_LOCK:
+            return self._new_mgmt_client(subscription, options, stage)
+
+    def _new_mgmt_client(self, subscription: str, options: ProbeOptions, stage: _Stage) -> Any:
         from azure.core.pipeline import policies
         from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
         from azure.mgmt.storage import StorageManagementClient
@@ -733,18 +739,19 @@ class Probe:
             client = self._blob_clients.get(cache_key)
             if client is not None:
                 return client
-        from azure.storage.blob import BlobServiceClient
-
         credential: Any = ({"account_name": key.account, "account_key": key.key} if key.key
                            else key.sas)
         # retry_total=0: the storage SDK's retries would turn a dead endpoint into minutes
         # (gccheck retries itself, within the deadline). Redirects are errors, and every
         # answer is checked before the SDK reads it (check_blob_answer).
-        client = BlobServiceClient(url, credential=credential, retry_total=0,
-                                   connection_timeout=options.timeout,
-                                   read_timeout=options.timeout,
-                                   connection_verify=self._verify, permit_redirects=False,
-                                   raw_response_hook=check_blob_answer)
+        with SDK_IMPORT_LOCK:  # building a client imports more of the SDK
+            from azure.storage.blob import BlobServiceClient
+
+            client = BlobServiceClient(url, credential=credential, retry_total=0,
+                                       connection_timeout=options.timeout,
+                                       read_timeout=options.timeout,
+                                       connection_verify=self._verify, permit_redirects=False,
+                                       raw_response_hook=check_blob_answer)
         with self._lock:
             self._blob_clients.setdefault(cache_key, client)
             return self._blob_clients[cache_key]
@@ -814,13 +821,14 @@ class Probe:
 
 
 def _load_sdk(plane: str, identity: bool) -> None:
-    if plane == MGMT:
-        import azure.mgmt.storage
+    with SDK_IMPORT_LOCK:
+        if plane == MGMT:
+            import azure.mgmt.storage
 
-        if identity:
-            import azure.identity
-    else:
-        import azure.storage.blob  # noqa: F401
+            if identity:
+                import azure.identity
+        else:
+            import azure.storage.blob  # noqa: F401
 
 
 def _subscription(settings: Settings, options: ProbeOptions) -> str | None:

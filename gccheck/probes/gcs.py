@@ -38,6 +38,7 @@ from gccheck.probes.interface import ProbeOptions
 from gccheck.probes.network import (
     MAX_ATTEMPTS,
     RETRIED_STATUS,
+    SDK_IMPORT_LOCK,
     MalformedAnswer,
     UnexpectedRedirect,
     is_dns_failure,
@@ -342,8 +343,9 @@ class Probe:
               options: ProbeOptions) -> BucketFacts:
         # The deadline starts once the SDK is loaded: loading it is start-up (slow on a busy
         # machine), not waiting for Google; finding credentials and the request count.
-        import google.auth.transport.requests
-        import google.cloud.storage  # noqa: F401
+        with SDK_IMPORT_LOCK:
+            import google.auth.transport.requests
+            import google.cloud.storage  # noqa: F401
 
         deadline = time.monotonic() + options.timeout
         endpoint = _endpoint(bucket, settings)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import socket
+import threading
+
+# Held while a probe imports its SDK. Deployments on different planes or clouds start at once,
+# and two threads importing packages that import each other's modules can meet in importlib's
+# module locks ("_DeadlockError", seen with azure.storage.blob beside azure.mgmt.storage).
+SDK_IMPORT_LOCK = threading.RLock()
 
 _DNS_MESSAGES = ("Name or service not known", "nodename nor servname",
                  "Temporary failure in name resolution", "NameResolutionError")

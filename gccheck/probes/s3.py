@@ -24,7 +24,12 @@ from gccheck.model import (
     VersioningState,
 )
 from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import MalformedAnswer, UnexpectedRedirect, is_dns_failure
+from gccheck.probes.network import (
+    SDK_IMPORT_LOCK,
+    MalformedAnswer,
+    UnexpectedRedirect,
+    is_dns_failure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +223,9 @@ class Probe:
             client = self._clients.get(key)
             if client is not None:
                 return client
-            import boto3
-            from botocore.config import Config
+            with SDK_IMPORT_LOCK:
+                import boto3
+                from botocore.config import Config
 
             session = self._sessions.get(options.aws_profile)
             if session is None:
