@@ -564,6 +564,9 @@ class Probe:
         if plane is None:
             return _unavailable(bucket, Unavailable(UnavailableKind.NO_CREDENTIALS, why))
         _load_sdk(plane, identity=self._credential is None)
+        if plane == MGMT:
+            with SDK_IMPORT_LOCK:  # DefaultAzureCredential imports its chain as it is built
+                self._token_credential()
         # The deadline starts once the SDK is loaded: loading it is start-up (slow on a busy
         # machine), not waiting for Azure; getting a token and every request count.
         deadline = _Deadline(options.timeout)
@@ -589,11 +592,6 @@ class Probe:
             return self._credential
 
     def _mgmt_client(self, subscription: str, options: ProbeOptions, stage: _Stage) -> Any:
-        # Building a client imports more of the SDK (transports, identity's chain).
-        with SDK_IMPORT_LOCK:
-            return self._new_mgmt_client(subscription, options, stage)
-
-    def _new_mgmt_client(self, subscription: str, options: ProbeOptions, stage: _Stage) -> Any:
         from azure.core.pipeline import policies
         from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
         from azure.mgmt.storage import StorageManagementClient
@@ -744,14 +742,13 @@ class Probe:
         # retry_total=0: the storage SDK's retries would turn a dead endpoint into minutes
         # (gccheck retries itself, within the deadline). Redirects are errors, and every
         # answer is checked before the SDK reads it (check_blob_answer).
-        with SDK_IMPORT_LOCK:  # building a client imports more of the SDK
-            from azure.storage.blob import BlobServiceClient
+        from azure.storage.blob import BlobServiceClient
 
-            client = BlobServiceClient(url, credential=credential, retry_total=0,
-                                       connection_timeout=options.timeout,
-                                       read_timeout=options.timeout,
-                                       connection_verify=self._verify, permit_redirects=False,
-                                       raw_response_hook=check_blob_answer)
+        client = BlobServiceClient(url, credential=credential, retry_total=0,
+                                   connection_timeout=options.timeout,
+                                   read_timeout=options.timeout,
+                                   connection_verify=self._verify, permit_redirects=False,
+                                   raw_response_hook=check_blob_answer)
         with self._lock:
             self._blob_clients.setdefault(cache_key, client)
             return self._blob_clients[cache_key]
@@ -821,8 +818,14 @@ class Probe:
 
 
 def _load_sdk(plane: str, identity: bool) -> None:
+    """Everything a client needs, imported before the deadline starts and under the shared
+    lock; building a client then imports nothing more (its transport is loaded lazily by
+    azure-core otherwise), so no request waits on another thread's imports."""
     with SDK_IMPORT_LOCK:
+        from azure.core.pipeline.transport import RequestsTransport  # noqa: F401
+
         if plane == MGMT:
+            import azure.mgmt.core.policies
             import azure.mgmt.storage
 
             if identity:
