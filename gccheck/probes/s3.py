@@ -259,7 +259,6 @@ class Probe:
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
-        deadline = time.monotonic() + options.timeout
         endpoint = bucket.endpoint_url or "AWS S3"
         try:
             client = self._client(bucket, settings, options)
@@ -267,6 +266,9 @@ class Probe:
             failure = classify(exc, "client", endpoint, options.timeout)
             return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
                                delete_protection=failure)
+        # The deadline starts once the SDK is loaded and the client built (start-up, possibly
+        # waiting for another probe's imports), as in the GCS and Azure probes.
+        deadline = time.monotonic() + options.timeout
 
         attempts: dict[str, list[str]] = {name: [] for name in PERMISSIONS}
 
