@@ -9,10 +9,10 @@ from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
 from gccheck.errors import InputError
 from gccheck.formats import get_format
-from gccheck.formats.text import verdict
+from gccheck.formats.text import verdict, verdict_reason
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Kind, Report, Status, TargetReport
+from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
 from gccheck.output import emit, use_color
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -27,23 +27,8 @@ def termination_line(report: Report) -> str:
     why the first failing (else unverified) requirement is so: `kubectl describe` may be all
     an operator reads."""
     parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}"
-             f"{_why(t, report.strict)}" for t in report.targets]
+             f"{verdict_reason(t, report.strict)}" for t in report.targets]
     return "; ".join(parts)[:4000]
-
-
-def _why(target: TargetReport, strict: bool) -> str:
-    """': <summary>' of the first item the verdict names (as verdict() picks them)."""
-    required = [r for r in target.results if r.kind is Kind.REQUIREMENT]
-    failing = [r for r in required if r.status is Status.FAIL]
-    if strict:
-        failing += [r for r in target.results if r.status is Status.WARN]
-    unknown = [r for r in required if r.status is Status.UNKNOWN]
-    named = failing or unknown
-    if not named:
-        return ""
-    # The verdict names the ids; the first one's is repeated only when there are more.
-    which = f"{named[0].id}: " if len(named) > 1 else ""
-    return f": {which}{' '.join(named[0].summary.split())}"
 
 
 def quick_exit() -> None:
