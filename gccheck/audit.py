@@ -39,7 +39,7 @@ from gccheck.model import (
     Unavailable,
     UnavailableKind,
 )
-from gccheck.probes import ProbeRegistry, unknown_aws_profile, uses_aws_profile
+from gccheck.probes import ProbeRegistry, uses_aws_profile
 from gccheck.probes.interface import ProbeOptions
 from gccheck.rules import Context, evaluate, needs_probe
 from gccheck.sources import source_for
@@ -101,7 +101,9 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
         for secret in bucket.secrets:
             redactor.add(secret)
         if spec.aws_profile and uses_aws_profile(bucket.provider):
-            problem = unknown_aws_profile(spec.aws_profile)
+            from gccheck.probes.s3 import unknown_profile
+
+            problem = unknown_profile(spec.aws_profile)
             if problem:
                 raise InputError(f"--aws-profile: {problem}")
     debug(__name__, "%s: settings from %s (%d values); bucket %s", spec.name,

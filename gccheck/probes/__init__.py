@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import threading
 
@@ -41,32 +40,3 @@ class ProbeRegistry:
 def uses_aws_profile(provider: str) -> bool:
     """Whether buckets on `provider` are read with boto3, so --aws-profile applies to them."""
     return _MODULES.get(provider) == "gccheck.probes.s3"
-
-
-def unknown_aws_profile(name: str) -> str | None:
-    """A one-line error when the AWS config and credentials files lack profile `name`.
-
-    Read locally (no network), so a misspelt profile is an input error before anything is
-    sent, as awscli treats it, rather than an `unknown` verdict per bucket.
-    """
-    import os
-
-    return _unknown_aws_profile(name, os.environ.get("AWS_CONFIG_FILE"),
-                                os.environ.get("AWS_SHARED_CREDENTIALS_FILE"))
-
-
-@functools.lru_cache(maxsize=32)
-def _unknown_aws_profile(name: str, config_file: str | None,
-                         credentials_file: str | None) -> str | None:
-    import botocore.exceptions
-    import botocore.session
-
-    try:
-        profiles = botocore.session.Session().available_profiles
-    except botocore.exceptions.BotoCoreError as exc:  # e.g. an unparsable config file
-        return f"cannot read the AWS config files: {exc}"
-    if name in profiles:
-        return None
-    return (f"AWS profile {name!r} is not defined in the AWS config or credentials files"
-            + (f" (defined: {', '.join(sorted(profiles))})" if profiles else ""))
-

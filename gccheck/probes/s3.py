@@ -6,7 +6,9 @@ GetObjectLockConfiguration. boto3 is imported on first use.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -347,6 +349,33 @@ def _credential_source(bucket: BucketLocation, access_key: str | None, secret_ke
     if profile:
         return f"AWS profile {profile}"
     return "boto3's default chain (environment, config files, web identity, instance role)"
+
+
+def unknown_profile(name: str) -> str | None:
+    """A one-line error when the AWS config and credentials files lack profile `name`.
+
+    Read locally (no network), so a misspelt profile is an input error before anything is
+    sent, as awscli treats it, rather than an `unknown` verdict per bucket.
+    """
+    return _unknown_profile(name, os.environ.get("AWS_CONFIG_FILE"),
+                            os.environ.get("AWS_SHARED_CREDENTIALS_FILE"))
+
+
+@functools.lru_cache(maxsize=32)
+def _unknown_profile(name: str, config_file: str | None,
+                     credentials_file: str | None) -> str | None:
+    with SDK_IMPORT_LOCK:
+        import botocore.exceptions
+        import botocore.session
+
+    try:
+        profiles = botocore.session.Session().available_profiles
+    except botocore.exceptions.BotoCoreError as exc:  # e.g. an unparsable config file
+        return f"cannot read the AWS config files: {exc}"
+    if name in profiles:
+        return None
+    return (f"AWS profile {name!r} is not defined in the AWS config or credentials files"
+            + (f" (defined: {', '.join(sorted(profiles))})" if profiles else ""))
 
 
 def _register_document_check(client: Any, custom_endpoint: bool) -> None:
