@@ -115,6 +115,42 @@ def run_gccheck(*args: str, env: Mapping[str, str] | None = None, cwd: str | Pat
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_on_a_tty(*args: str, stream: str, env: Mapping[str, str] | None = None
+                 ) -> tuple[int, str, str]:
+    """Run the CLI with `stream` ("stdout" or "stderr") on a pseudo-terminal, the other a
+    pipe; returns (exit code, stdout, stderr)."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    other = subprocess.PIPE
+    proc = subprocess.Popen([sys.executable, "-m", "gccheck", *args],
+                            stdout=slave if stream == "stdout" else other,
+                            stderr=slave if stream == "stderr" else other,
+                            env=dict(env) if env is not None else clean_env(), cwd=REPO)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the other side closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    piped = (proc.communicate(timeout=30)[0 if stream == "stderr" else 1] or b"").decode()
+    os.close(master)
+    on_tty = b"".join(chunks).decode()
+    return (proc.returncode, on_tty, piped) if stream == "stdout" else (
+        proc.returncode, piped, on_tty)
+
+
 @pytest.fixture
 def gccheck_inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """Run the CLI in this process (fast); env replaces the process environment."""

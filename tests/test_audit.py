@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import NONCURRENT_RULE, REPO, S3Server, clean_env, make_bucket, run_gccheck
+from conftest import (
+    NONCURRENT_RULE,
+    S3Server,
+    make_bucket,
+    run_gccheck,
+    run_on_a_tty,
+)
 
 from gccheck import audit as audit_module
 from gccheck.audit import audit
@@ -404,40 +405,15 @@ def test_no_progress_on_stderr_when_it_is_not_a_terminal(tmp_path: Path) -> None
     assert quiet.err == "" and json.loads(quiet.out)["ready"] is False
 
 
-def _run_on_a_tty(*args: str) -> tuple[int, str, str]:
-    """Run the CLI with stderr on a pseudo-terminal; stdout stays a pipe."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "gccheck", *args], stdout=subprocess.PIPE,
-                            stderr=slave, env=clean_env(), cwd=REPO)
-    os.close(slave)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # the other side closed
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    out = proc.communicate(timeout=30)[0]
-    os.close(master)
-    return proc.returncode, out.decode(), b"".join(chunks).decode()
-
-
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     fleet = _fleet(tmp_path, READY, FAILING, UNKNOWN)
-    code, out, err = _run_on_a_tty("audit", fleet, "--format", "json")
+    code, out, err = run_on_a_tty("audit", fleet, "--format", "json", stream="stderr")
     assert code == 1
     assert "\r" in err and "3/3  1 failing  1 unknown" in err
     assert err.rstrip().endswith("gccheck audit: 3 deployments: 1 ready, 1 not ready, "
                                  "1 unverified")
     assert "gccheck audit [" not in out and json.loads(out)["ready"] is False
-    code, out, err = _run_on_a_tty("audit", fleet, "--format", "json", "--quiet")
+    code, out, err = run_on_a_tty("audit", fleet, "--format", "json", "--quiet", stream="stderr")
     assert err == "" and code == 1
 
 

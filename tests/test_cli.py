@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NONCURRENT_RULE, S3Server, make_bucket, run_gccheck
+from conftest import NONCURRENT_RULE, S3Server, make_bucket, run_gccheck, run_on_a_tty
 
 from gccheck import __version__
 
@@ -260,50 +260,15 @@ def test_unexpanded_kubernetes_references_in_the_bucket_are_named(gccheck_inproc
                        "optional reference?)\n")
 
 
-def _stdout_on_a_tty(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    """Run the CLI with stdout on a pseudo-terminal (what a person at a shell sees)."""
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "gccheck", *args], stdout=slave,
-                            stderr=subprocess.DEVNULL, env=env)
-    os.close(slave)
-    chunks: list[bytes] = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the other side closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    code = proc.wait(timeout=30)
-    os.close(master)
-    return code, b"".join(chunks).decode()
-
-
-def test_a_password_with_a_dollar_paren_inside_is_a_password(gccheck_inproc: Any) -> None:
-    run = gccheck_inproc("check", "--hosting", "on-prem", "--timeout", "5", env={
-        **GC_ON, "BUCKET": "s3://minioadmin:Pa55$(w0rd)Xyz@127.0.0.1:1/wandb"})
-    assert run.code == 3, run.err  # probed (the port is closed), not rejected as a reference
-    assert "w0rd" not in run.out + run.err
-
-
 def test_table_colour_only_on_terminals_and_never_with_no_color(gccheck_inproc: Any) -> None:
     from conftest import clean_env
 
     env = {k: v for k, v in clean_env().items() if k != "NO_COLOR"}
-    code, shown = _stdout_on_a_tty("check", "--hosting", "on-prem", env=env)
+    code, shown, _ = run_on_a_tty("check", "--hosting", "on-prem", stream="stdout", env=env)
     assert code == 1
     assert "\x1b[31;1mfail\x1b[0m" in shown and "\x1b[31;1mNOT READY" in shown
-    code, plain = _stdout_on_a_tty("check", "--hosting", "on-prem", env={**env, "NO_COLOR": "1"})
+    code, plain, _ = run_on_a_tty("check", "--hosting", "on-prem", stream="stdout",
+                                  env={**env, "NO_COLOR": "1"})
     assert code == 1 and "fail" in plain and "\x1b[" not in plain
     piped = gccheck_inproc("check", "--hosting", "on-prem", env={"NO_COLOR": ""})
     assert "fail" in piped.out and "\x1b[" not in piped.out
