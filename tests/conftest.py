@@ -152,6 +152,23 @@ def run_on_a_tty(*args: str, stream: str, env: Mapping[str, str] | None = None
 
 
 @pytest.fixture
+def fresh_logging() -> Iterator[None]:
+    """In-process runs share the root logger: a handler an earlier `--debug` run left behind
+    writes to a stream that is closed by now ("--- Logging error ---")."""
+    import logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    root.handlers[:] = []
+    root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+
+
+@pytest.fixture
 def gccheck_inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """Run the CLI in this process (fast); env replaces the process environment."""
     from gccheck.cli import main

@@ -31,21 +31,8 @@ RUNS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    """In-process runs share the root logger: a handler an earlier `--debug` run left behind
-    writes to a stream that is closed by now ("--- Logging error ---")."""
-    import logging
-
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    root.handlers[:] = []
-    root.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
+# In-process runs share the root logger (conftest.fresh_logging).
+pytestmark = pytest.mark.usefixtures("fresh_logging")
 
 
 def role_grants() -> set[Grant]:
