@@ -260,6 +260,13 @@ def test_unexpanded_kubernetes_references_in_the_bucket_are_named(gccheck_inproc
                        "optional reference?)\n")
 
 
+def test_a_password_with_a_dollar_paren_inside_is_a_password(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--timeout", "5", env={
+        **GC_ON, "BUCKET": "s3://minioadmin:Pa55$(w0rd)Xyz@127.0.0.1:1/wandb"})
+    assert run.code == 3, run.err  # probed (the port is closed), not rejected as a reference
+    assert "w0rd" not in run.out + run.err
+
+
 def test_table_colour_only_on_terminals_and_never_with_no_color(gccheck_inproc: Any) -> None:
     from conftest import clean_env
 
