@@ -501,40 +501,126 @@ def test_keys_are_expanded_before_the_bucket_variable(chart: Any) -> None:
     assert names.index("BUCKET_SECRET_KEY") < names.index("BUCKET")
 
 
+INLINE_KEY, INLINE_SECRET = "AKIAINLINEKEY0000000", "inline/secret+key0000000000000000000000"
+
+
+def inline_values(**bucket: Any) -> dict[str, Any]:
+    return {"global": {"bucket": {"provider": "s3", "name": "files", "accessKey": INLINE_KEY,
+                                  "secretKey": INLINE_SECRET, **bucket}}}
+
+
+def encodings(key: str) -> list[str]:
+    return [key, base64.b64encode(key.encode()).decode()]
+
+
+def key_refs(env: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {variable: env[variable]["valueFrom"]["secretKeyRef"]
+            for variable in ("BUCKET_ACCESS_KEY", "BUCKET_SECRET_KEY", "AZURE_STORAGE_KEY")}
+
+
+def expected_refs(name: str, access: str, secret_key: str) -> dict[str, dict[str, Any]]:
+    return {"BUCKET_ACCESS_KEY": {"name": name, "key": access, "optional": True},
+            "BUCKET_SECRET_KEY": {"name": name, "key": secret_key, "optional": True},
+            "AZURE_STORAGE_KEY": {"name": name, "key": access, "optional": True}}
+
+
+@pytest.mark.parametrize("upgrade", [False, True], ids=["install", "upgrade"])
 @pytest.mark.parametrize(("secret", "name", "access", "secret_key"), [
     ({"secretName": "wandb-bucket-keys"}, "wandb-bucket-keys", "ACCESS_KEY", "SECRET_KEY"),
     ({"secretName": "s", "accessKeyName": "id", "secretKeyName": "pw"}, "s", "id", "pw"),
-    ({}, "wandb-bucket", "ACCESS_KEY", "SECRET_KEY"),  # operator-wandb's "<release>-bucket"
 ])
-def test_bucket_keys_only_by_secret_reference(chart: Any, secret: dict[str, Any], name: str,
-                                              access: str, secret_key: str) -> None:
-    access_key, secret_value = "AKIAINLINEKEY0000000", "inline/secret+key0000000000000000000000"
-    values = {"global": {"bucket": {"provider": "s3", "name": "files", "accessKey": access_key,
-                                    "secretKey": secret_value, "secret": secret}}}
-    text = render_text(chart, deep_merge(BASE, values), upgrade=True)
+def test_named_secret_is_read_and_inline_keys_never_rendered(
+        chart: Any, secret: dict[str, Any], name: str, access: str, secret_key: str,
+        upgrade: bool) -> None:
+    # With global.bucket.secret.secretName operator-wandb reads the keys from that Secret and
+    # ignores inline ones: so does the hook, and it renders no Secret of its own.
+    text = render_text(chart, deep_merge(BASE, inline_values(secret=secret)), upgrade=upgrade)
     everything = "\n".join(text.values())
-    for key in (access_key, secret_value):
-        assert key not in everything
-        assert base64.b64encode(key.encode()).decode() not in everything
-    env = env_entries(manifests_of(text))
-    for variable, key in (("BUCKET_ACCESS_KEY", access), ("BUCKET_SECRET_KEY", secret_key),
-                          ("AZURE_STORAGE_KEY", access)):
-        assert env[variable]["valueFrom"] == {
-            "secretKeyRef": {"name": name, "key": key, "optional": True}}
+    for key in (INLINE_KEY, INLINE_SECRET):
+        for form in encodings(key):
+            assert form not in everything
+    manifests = manifests_of(text)
+    assert "Secret" not in [m["kind"] for m in manifests]
+    assert key_refs(env_entries(manifests)) == expected_refs(name, access, secret_key)
+    assert env_entries(manifests)["BUCKET"]["value"] == f"s3://{_KEYS}files"
+
+
+@pytest.mark.parametrize("upgrade", [False, True], ids=["install", "upgrade"])
+@pytest.mark.parametrize(("values", "access", "secret_key"), [
+    (inline_values(), "ACCESS_KEY", "SECRET_KEY"),
+    # operator-wandb names the keys after global.bucket.secret even when the keys are inline.
+    (inline_values(secret={"accessKeyName": "id", "secretKeyName": "pw"}), "id", "pw"),
+    # No global.bucket.name: operator-wandb takes the keys of global.defaultBucket.
+    ({"global": {"defaultBucket": {"provider": "s3", "name": "files", "accessKey": INLINE_KEY,
+                                   "secretKey": INLINE_SECRET},
+                 "bucket": {"accessKey": "ignored-key", "secretKey": "ignored-secret"}}},
+     "ACCESS_KEY", "SECRET_KEY"),
+], ids=["global.bucket", "key-names", "defaultBucket"])
+def test_inline_keys_only_in_the_hooks_own_secret(chart: Any, values: dict[str, Any],
+                                                  access: str, secret_key: str,
+                                                  upgrade: bool) -> None:
+    # operator-wandb writes inline keys to "<release>-bucket", an ordinary resource: before the
+    # first install's hooks it does not exist, before an upgrade's it holds the old keys. The
+    # hook writes them to a Secret of its own, and the Job reads them only by reference.
+    text = render_text(chart, deep_merge(BASE, values), upgrade=upgrade)
+    manifests = manifests_of(text)
+    secret = only(manifests, "Secret")
+    job = only(manifests, "Job")
+    assert secret["metadata"]["name"] == "wandb-gccheck-keys"
+    assert secret["metadata"]["namespace"] == "wandb"
+    assert secret["data"] == {access: base64.b64encode(INLINE_KEY.encode()).decode(),
+                              secret_key: base64.b64encode(INLINE_SECRET.encode()).decode()}
+    # A hook of both events, made before the Job and deleted with it.
+    assert hook_events(secret) == {"pre-install", "pre-upgrade"}
+    assert hook_weight(secret) < hook_weight(job)
+    assert delete_policies(secret) == delete_policies(job)
+    # The keys, plain or base64, are in that Secret and nowhere else.
+    outside = [m for m in manifests if m["kind"] != "Secret"]
+    outside_text = json.dumps(outside) + text["gccheck/templates/NOTES.txt"]
+    for key in (INLINE_KEY, INLINE_SECRET, "ignored-key", "ignored-secret"):
+        for form in encodings(key):
+            assert form not in outside_text
+    assert INLINE_KEY not in text["gccheck/templates/keys-secret.yaml"]
+    # The Job reads that Secret by secretKeyRef only.
+    env = env_entries(manifests)
+    assert key_refs(env) == expected_refs("wandb-gccheck-keys", access, secret_key)
     assert env["BUCKET"]["value"] == f"s3://{_KEYS}files"
+    # `helm test` runs after the release: operator-wandb's Secret exists by then, and the
+    # hook's own is gone.
+    test_env = {e["name"]: e for e in only(manifests, "Pod")["spec"]["containers"][0]["env"]}
+    assert key_refs(test_env) == expected_refs("wandb-bucket", access, secret_key)
 
 
-def test_inline_keys_cannot_be_read_before_the_first_install(chart: Any) -> None:
-    # operator-wandb writes inline keys to "<release>-bucket", which a pre-install hook runs
-    # before: say so instead of checking the bucket with keys that do not exist yet.
-    inline = {"global": {"bucket": {"provider": "s3", "name": "files", "accessKey": "AK",
-                                    "secretKey": "SK"}}}
-    with pytest.raises(helm.HelmRenderError, match=r'Secret "wandb-bucket".*secretName'):
-        render(chart, inline)
-    assert "BUCKET" in env_entries(render(chart, inline, upgrade=True))
-    assert "BUCKET" in env_entries(render(chart, deep_merge(inline, {"failOn": "never"})))
-    with_secret = deep_merge(inline, {"global": {"bucket": {"secret": {"secretName": "keys"}}}})
-    assert "BUCKET" in env_entries(render(chart, with_secret))
+def test_hooks_own_secret_like_operator_wandbs_holds_only_the_keys_set(chart: Any) -> None:
+    manifests = render(chart, {"global": {"bucket": {"provider": "az", "name": "account",
+                                                     "path": "container",
+                                                     "accessKey": INLINE_KEY}}})
+    assert only(manifests, "Secret")["data"] == {
+        "ACCESS_KEY": base64.b64encode(INLINE_KEY.encode()).decode()}
+    assert key_refs(env_entries(manifests))["AZURE_STORAGE_KEY"]["name"] == "wandb-gccheck-keys"
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"global": {"bucket": {"provider": "s3", "name": "files"}}},
+    {"global": {"bucket": {"provider": "s3", "name": "files", "accessKey": "",
+                           "secretKey": ""}}},
+    inline_values(secret={"secretName": "keys"}),
+    {"enabled": False, **inline_values()},
+])
+def test_no_own_secret_without_inline_keys(chart: Any, values: dict[str, Any]) -> None:
+    for upgrade in (False, True):
+        kinds = [m["kind"] for m in render(chart, values, upgrade=upgrade)]
+        assert "Secret" not in kinds
+
+
+def test_own_secret_name_is_not_operator_wandbs(chart: Any) -> None:
+    # A release called like the chart makes the full name the release name: the hook's Secret
+    # must still not be "<release>-bucket", which operator-wandb owns.
+    for release in ("gccheck", "wandb-gccheck", "x" * 60):
+        secret = only(render(chart, inline_values(), name=release), "Secret")
+        assert secret["metadata"]["name"] != f"{release}-bucket"
+        assert len(secret["metadata"]["name"]) <= 63
 
 
 def test_env_maps_override_the_bucket(chart: Any) -> None:
@@ -572,6 +658,7 @@ def test_umbrella_example_hands_wandb_settings_to_the_hook(tmp_path: Path) -> No
     deps = {d["name"]: d for d in meta["dependencies"]}
     assert deps["gccheck"]["repository"] == "file://../../charts/gccheck"
     assert deps["gccheck"]["condition"] == "gccheck.enabled"
+    assert deps["gccheck"]["version"] == yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
     assert "operator-wandb" in deps
 
     values = helm.values_from_yaml((UMBRELLA / "values.yaml").read_text())
@@ -709,6 +796,42 @@ def test_rendered_hook_names_a_missing_keys_secret(chart: Any, moto_server: S3Se
     assert result.err.startswith("gccheck: error: the bucket URL (process environment) still "
                                  "holds $(BUCKET_ACCESS_KEY), $(BUCKET_SECRET_KEY): ")
     assert not (tmp_path / "termination-log").exists()
+
+
+def rendered_secrets(manifests: list[Manifest]) -> dict[str, dict[str, str]]:
+    """The Secrets a render creates, decoded as the kubelet reads them."""
+    return {m["metadata"]["name"]: {k: base64.b64decode(v).decode()
+                                    for k, v in m.get("data", {}).items()}
+            for m in manifests if m["kind"] == "Secret"}
+
+
+@pytest.mark.parametrize("upgrade", [False, True], ids=["first-install", "upgrade"])
+def test_rendered_hook_checks_inline_keys(chart: Any, moto_server: S3Server, tmp_path: Path,
+                                          upgrade: bool) -> None:
+    # Inline keys, the form operator-wandb documents. On the first install its "wandb-bucket"
+    # Secret does not exist yet; on an upgrade it still holds the previous release's keys.
+    # Either way the check runs with the keys the release is about to get.
+    bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
+    values = deep_merge(BASE, {"global": {
+        "extraEnv": {"GORILLA_ARTIFACT_GC_ENABLED": "true"},
+        "bucket": {"provider": "s3", "name": f"{moto_server.host}:{moto_server.port}",
+                   "path": bucket, "region": "us-east-1", "accessKey": TEST_KEY,
+                   "secretKey": TEST_SECRET}}})
+    manifests = manifests_of(render_text(chart, values, upgrade=upgrade))
+    cluster = rendered_secrets(manifests)
+    if upgrade:
+        cluster["wandb-bucket"] = {"ACCESS_KEY": "AKIAOLDKEY0000000000", "SECRET_KEY": "old"}
+    container = job_container(manifests)
+    env = container_env(container["env"], cluster)
+    assert env["BUCKET"] == f"s3://{TEST_KEY}:{TEST_SECRET}@{moto_server.host}:" \
+                            f"{moto_server.port}/{bucket}"
+    args = [str(a) for a in container["args"]]
+    termination = tmp_path / "termination-log"
+    args[args.index("--termination-message") + 1] = str(termination)
+    result = run_gccheck(*args, env=env)
+    assert result.code == 0, result.out + result.err
+    assert "READY" in termination.read_text()
+    assert TEST_SECRET not in result.out + result.err
 
 
 @pytest.mark.parametrize(("fail_on", "code"), [("unknown", 3), ("fail", 0), ("never", 0)])

@@ -95,6 +95,43 @@ a map value ({valueFrom: ...}) as is, anything else as a quoted string.
 {{- end }}
 
 {{/*
+The bucket operator-wandb reads ("wandb.bucket"): global.bucket when it has a name, else
+global.defaultBucket. Its accessKey/secretKey are what operator-wandb writes to its bucket Secret.
+*/}}
+{{- define "gccheck.bucketSource" -}}
+{{- $global := .Values.global | default dict -}}
+{{- $bucket := $global.bucket | default dict -}}
+{{- if $bucket.name -}}
+{{- toYaml $bucket -}}
+{{- else -}}
+{{- toYaml ($global.defaultBucket | default dict) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The name of the chart's own key Secret (templates/keys-secret.yaml); never operator-wandb's
+"<release>-bucket", whatever the release is called.
+*/}}
+{{- define "gccheck.keysSecretName" -}}
+{{- printf "%s-keys" (include "gccheck.fullname" . | trunc 58 | trimSuffix "-") -}}
+{{- end }}
+
+{{/*
+"true" when the chart renders its own key Secret: the keys are inline and no
+global.bucket.secret.secretName is set, so operator-wandb writes them to "<release>-bucket",
+an ordinary resource that does not exist before the first install's hooks and, before an
+upgrade's, still holds the keys of the release being upgraded.
+*/}}
+{{- define "gccheck.ownKeys" -}}
+{{- $global := .Values.global | default dict -}}
+{{- $secret := (($global.bucket | default dict).secret | default dict) -}}
+{{- $source := include "gccheck.bucketSource" . | fromYaml -}}
+{{- if and (empty $secret.secretName) (or $source.accessKey $source.secretKey) -}}
+true
+{{- end -}}
+{{- end }}
+
+{{/*
 The bucket as operator-wandb sees it (wandb/helm-charts charts/operator-wandb/templates/
 _bucket.tpl, "wandb.bucket" and "wandb.bucket.secret"): global.bucket when it has a name,
 else global.defaultBucket; keys from the bucket Secret (global.bucket.secret.secretName, else
@@ -104,12 +141,8 @@ and $(BUCKET_PATH) from its bucket ConfigMap; the hook writes the name and path 
 */}}
 {{- define "gccheck.bucket" -}}
 {{- $global := .Values.global | default dict -}}
-{{- $bucket := $global.bucket | default dict -}}
-{{- $secret := $bucket.secret | default dict -}}
-{{- $source := $global.defaultBucket | default dict -}}
-{{- if $bucket.name -}}
-{{- $source = $bucket -}}
-{{- end -}}
+{{- $secret := (($global.bucket | default dict).secret | default dict) -}}
+{{- $source := include "gccheck.bucketSource" . | fromYaml -}}
 {{- /* An empty provider reads as s3, as in gccheck's values reader (sources/chart_bucket.py). */ -}}
 {{- $provider := toString ($source.provider | default "s3") -}}
 {{- $name := toString ($source.name | default "") -}}
@@ -139,7 +172,6 @@ kmsKey: {{ toString ($source.kmsKey | default "") | quote }}
 secretName: {{ $secret.secretName | default (printf "%s-bucket" .Release.Name) | quote }}
 accessKeyName: {{ $secret.accessKeyName | default "ACCESS_KEY" | quote }}
 secretKeyName: {{ $secret.secretKeyName | default "SECRET_KEY" | quote }}
-keysOnlyInline: {{ and $inlineKeys (empty $secret.secretName) }}
 {{- end }}
 
 {{/*
@@ -185,15 +217,19 @@ optional as in W&B. Takes (dict "root" $ "bucket" <gccheck.bucket>).
 {{/*
 The container's env: operator-wandb's bucket entries that no env map overrides (as
 wandb-base drops its envTpls entries that `env` sets), then the env maps, rendered through
-`tpl` as wandb-base does.
+`tpl` as wandb-base does. Takes (dict "root" $ "job" BOOL): with inline keys the hook Job
+reads them from the chart's own key Secret (operator-wandb's does not exist before the first
+install, and holds the old keys before an upgrade); the helm test pod, run after the release,
+reads operator-wandb's.
 */}}
 {{- define "gccheck.env" -}}
-{{- $env := include "gccheck.wandbEnv" . | fromYaml -}}
-{{- $bucket := include "gccheck.bucket" . | fromYaml -}}
-{{- if and $bucket.keysOnlyInline .Release.IsInstall (ne (toString .Values.failOn) "never") (not (hasKey $env "BUCKET")) (has $bucket.provider (list "s3" "cw" "az")) -}}
-{{- fail (printf "gccheck: the bucket keys are set inline (global.bucket.accessKey/secretKey). operator-wandb stores them in the Secret %q, which does not exist yet when the pre-install hook runs, so the check could not read the bucket. Put the keys in a Secret created beforehand and set global.bucket.secret.secretName (and accessKeyName/secretKeyName), or set failOn: never for the first install." $bucket.secretName) -}}
+{{- $root := .root -}}
+{{- $env := include "gccheck.wandbEnv" $root | fromYaml -}}
+{{- $bucket := include "gccheck.bucket" $root | fromYaml -}}
+{{- if and .job (include "gccheck.ownKeys" $root) -}}
+{{- $_ := set $bucket "secretName" (include "gccheck.keysSecretName" $root) -}}
 {{- end -}}
-{{- $entries := include "gccheck.bucketEntries" (dict "root" . "bucket" $bucket) | fromYamlArray -}}
+{{- $entries := include "gccheck.bucketEntries" (dict "root" $root "bucket" $bucket) | fromYamlArray -}}
 {{- $kept := list -}}
 {{- range $entries }}
 {{- if not (hasKey $env .name) }}
@@ -203,7 +239,7 @@ wandb-base drops its envTpls entries that `env` sets), then the env maps, render
 {{- with $kept }}
 {{ toYaml . }}
 {{- end }}
-{{- tpl (include "gccheck.envEntries" $env) . }}
+{{- tpl (include "gccheck.envEntries" $env) $root }}
 {{- end }}
 
 {{/* `gccheck check` arguments; failOn maps to --fail-on as is. */}}
@@ -224,23 +260,27 @@ wandb-base drops its envTpls entries that `env` sets), then the env maps, render
 {{- end }}
 {{- end }}
 
-{{/* The check container, the same in the hook Job and the helm test pod. */}}
+{{/*
+The check container, the same in the hook Job and the helm test pod but for the key Secret
+(see "gccheck.env"). Takes (dict "root" $ "job" BOOL).
+*/}}
 {{- define "gccheck.container" -}}
+{{- $root := .root -}}
 - name: gccheck
-  image: {{ include "gccheck.image" . | quote }}
-  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  image: {{ include "gccheck.image" $root | quote }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   args:
-    {{- include "gccheck.args" . | nindent 4 }}
+    {{- include "gccheck.args" $root | nindent 4 }}
   env:
     {{- include "gccheck.env" . | trim | nindent 4 }}
   # The one-line verdict goes to the termination message, the full report to the log.
   terminationMessagePath: /dev/termination-log
   terminationMessagePolicy: FallbackToLogsOnError
-  {{- with .Values.securityContext }}
+  {{- with $root.Values.securityContext }}
   securityContext:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with .Values.resources }}
+  {{- with $root.Values.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -249,29 +289,30 @@ wandb-base drops its envTpls entries that `env` sets), then the env maps, render
       mountPath: /tmp
 {{- end }}
 
-{{/* Pod spec fields shared by the hook Job and the helm test pod. */}}
+{{/* Pod spec fields shared by the hook Job and the helm test pod. Takes (dict "root" $ "job" BOOL). */}}
 {{- define "gccheck.podSpec" -}}
+{{- $root := .root -}}
 restartPolicy: Never
-serviceAccountName: {{ include "gccheck.serviceAccountName" . }}
+serviceAccountName: {{ include "gccheck.serviceAccountName" $root }}
 # gccheck reads its own environment and the bucket, never the Kubernetes API.
 automountServiceAccountToken: false
-{{- with .Values.imagePullSecrets }}
+{{- with $root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.podSecurityContext }}
+{{- with $root.Values.podSecurityContext }}
 securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.nodeSelector }}
+{{- with $root.Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $root.Values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with $root.Values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
