@@ -105,7 +105,7 @@ def resolve(entries: Iterable[EnvEntry], base: Mapping[str, Setting] | None = No
     """The environment the entries produce over `base` (the `envFrom` variables).
 
     A value that references a variable we cannot read is unresolved too, naming why; its
-    expansion so far (the unknown parts marked, see `contains_unknown`) and why goes to
+    expansion so far (the unknown parts marked with UNKNOWN_MARK) and why goes to
     `partial`, so that a caller may still use what is known (a bucket URL whose keys alone are
     unknown).
     """
@@ -143,11 +143,6 @@ def _resolve_one(entry: EnvEntry, env: Mapping[str, Setting],
         partial[entry.name] = (value, first.unresolved or "unknown")
     return Setting(entry.name, None, entry.origin, fix=entry.fix,
                    unresolved=f"it uses $({first.name}), which cannot be read: {first.unresolved}")
-
-
-def contains_unknown(text: str) -> bool:
-    """Whether an expanded value still holds a variable we could not read."""
-    return UNKNOWN_MARK in text
 
 
 class IncompleteEnv(Mapping[str, Setting]):
