@@ -152,10 +152,13 @@ def test_unreadable_env_from_makes_absent_variables_unknown(kube: KubeServer,
                                {"secretRef": {"name": "optional-gone", "optional": True}}]))
     settings = read(kubeconfig)
     assert settings.get("HOST") == "h"
-    gc = settings.values.get(GC)
+    gc = settings.setting(GC)
     assert gc is not None and gc.value is None
     assert "wandb-global-secret: forbidden" in (gc.unresolved or "")
     assert list(settings.values) == ["HOST"]  # only what was found is listed
+    # values is a plain mapping of what was found: `in` and `get` agree
+    for name in (GC, "HOST"):
+        assert (name in settings.values) == (settings.values.get(name) is not None), name
 
 
 def test_dollar_expansion_follows_the_env_order(kube: KubeServer, kubeconfig: Path) -> None:
@@ -189,10 +192,15 @@ def test_bucket_whose_keys_are_forbidden_is_kept_without_keys(kube: KubeServer,
                                     "$(BUCKET_NAME)/$(BUCKET_PATH)"},
         {"name": "OTHER", "value": "$(BUCKET_SECRET_KEY)"},
     ]))
-    values = read(kubeconfig).values
+    settings = read(kubeconfig)
+    values = settings.values
     assert values["BUCKET"].value == "s3://minio.corp:9000/wandb"
     assert "get secrets" in values["BUCKET"].origin
-    assert values["AWS_ENDPOINT_URL_S3"].value == "http://minio.corp:9000"
+    # the endpoint is a typed storage setting, not a variable the pod does not have
+    endpoint = settings.storage.endpoint
+    assert endpoint is not None and endpoint.value == "http://minio.corp:9000"
+    assert "derived by gccheck from the bucket host" in endpoint.origin
+    assert "AWS_ENDPOINT_URL_S3" not in values
     assert values["OTHER"].value is None
     assert "$(BUCKET_SECRET_KEY)" in (values["OTHER"].unresolved or "")
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gccheck.errors import InputError
-from gccheck.model import Setting, Settings
+from gccheck.model import Setting, Settings, Unread
 from gccheck.sources.chart_bucket import without_keys
-from gccheck.sources.envvars import UNKNOWN_MARK, IncompleteEnv
+from gccheck.sources.envvars import UNKNOWN_MARK
+from gccheck.sources.interface import DERIVED_ENDPOINT, storage_settings
 from gccheck.sources.kubernetes.resolver import ObjectSource, container_env
 
 KINDS = {
@@ -208,14 +209,13 @@ def workload_settings(kube: NamespacedObjects, obj: Mapping[str, Any],
     cname = str(container.get("name"))
     fixes = KubectlFixes(f"{kind.lower()}/{name}", namespace, cname, _managed_note(meta, kind))
     env = container_env(container, kube, namespace, f"{label} container {cname}", fixes)
-    found = dict(env.values)
-    _rescue_bucket(found, env.partial)
-    values: Mapping[str, Setting] = found
-    if env.unread:
-        values = IncompleteEnv(found, f"{label} container {cname}: envFrom",
-                               "; ".join(env.unread))
+    values = dict(env.values)
+    endpoint = _rescue_bucket(values, env.partial)
+    unread = Unread(f"{label} container {cname}: envFrom",
+                    "; ".join(env.unread)) if env.unread else None
     return Settings(description=f"{label} container {cname} ({why})", values=values,
-                    fix_missing=fixes.env(), secrets=env.secrets)
+                    fix_missing=fixes.env(), secrets=env.secrets,
+                    storage=storage_settings(values, endpoint=endpoint), unread=unread)
 
 
 def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
@@ -236,18 +236,21 @@ def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
     return ""
 
 
-def _rescue_bucket(found: dict[str, Setting], partial: Mapping[str, tuple[str, str]]) -> None:
-    """BUCKET whose keys alone could not be read is still the bucket: use it without keys."""
+def _rescue_bucket(found: dict[str, Setting],
+                   partial: Mapping[str, tuple[str, str]]) -> Setting | None:
+    """BUCKET whose keys alone could not be read is still the bucket: use it without keys.
+
+    Returns the S3 endpoint the keys made the URL name (see chart_bucket.without_keys)."""
     setting = found.get("BUCKET")
     if "BUCKET" not in partial or setting is None:
-        return
+        return None
     expanded, why = partial["BUCKET"]
     url, endpoint = without_keys(expanded)
     if UNKNOWN_MARK in url:
-        return  # more than the keys is unknown
+        return None  # more than the keys is unknown
     found["BUCKET"] = Setting("BUCKET", url, f"{setting.origin} (its keys cannot be read: {why}; "
                               "left out, gccheck uses its own credentials)", fix=setting.fix)
-    if endpoint is not None and "AWS_ENDPOINT_URL_S3" not in found:
-        found["AWS_ENDPOINT_URL_S3"] = Setting(
-            "AWS_ENDPOINT_URL_S3", endpoint, f"{setting.origin}: derived by gccheck from the "
-            f"bucket host (read {endpoint} as the S3 endpoint; not a variable of the pod)")
+    if endpoint is None:
+        return None
+    return Setting(DERIVED_ENDPOINT, endpoint, f"{setting.origin}: derived by gccheck from the "
+                   f"bucket host (read {endpoint} as the S3 endpoint)")
