@@ -413,3 +413,21 @@ def test_secret_values_never_printed(kube: KubeServer, kubeconfig: Path, moto_se
     for value in (TEST_SECRET, license_text, TEST_KEY):
         for form in (value, base64.b64encode(value.encode()).decode()):
             assert form not in text, (fmt, form)
+
+
+# ---- what the API answers is shown neutralised ------------------------------------------------
+
+def test_hostile_names_and_keys_are_neutralised(kube: KubeServer, kubeconfig: Path) -> None:
+    esc = "\x1b]0;pwned\x07"
+    kube.api.add(config_map("cm", {GC: "true", f"BAD{esc}KEY": "x", "A=B": "y"}))
+    kube.api.add(app(env_from=[{"configMapRef": {"name": "cm"}}],
+                     env=[{"name": "W", "valueFrom": {"fieldRef": {"fieldPath": f"x{esc}"}}}],
+                     labels={}, annotations={"meta.helm.sh/release-name": f"r{esc}"}))
+    settings = read(kubeconfig)
+    # The kubelet skips envFrom keys that are not environment variable names.
+    assert sorted(settings.values) == [GC, "W"]
+    shown = [settings.values["W"].origin, settings.values["W"].unresolved or "",
+             settings.values[GC].fix or "", settings.fix_missing]
+    assert all("\x1b" not in text and "\x07" not in text for text in shown), shown
+    assert "x\\x1b]0;pwned\\x07" in settings.values["W"].origin
+    assert "release r\\x1b]0;pwned\\x07" in settings.fix_missing

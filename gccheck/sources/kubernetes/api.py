@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gccheck.errors import InputError
+from gccheck.neutral import neutralise
 from gccheck.sources.kubernetes.kubeconfig import load_within
 from gccheck.sources.kubernetes.resolver import Fetched
 
@@ -34,7 +35,7 @@ class Kube:
                  deadline: float | None = None) -> None:
         self.api_client = api_client
         self.namespace = namespace
-        self.server = _shown_server(server)
+        self.server = neutralise(_shown_server(server))
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout if deadline is None else deadline
         self._cache: dict[tuple[str, str, str], Fetched] = {}
@@ -88,7 +89,7 @@ class Kube:
                     raise _Unreachable(self._redirect(status, exc.headers)) from None
                 wait = self._retry_wait(exc, attempts)
                 if wait is None:
-                    raise _HttpError(status, str(exc.reason or ""), attempts,
+                    raise _HttpError(status, neutralise(str(exc.reason or ""), 120), attempts,
                                      retry_after(exc.headers)) from None
                 time.sleep(wait)
                 continue
@@ -124,14 +125,15 @@ class Kube:
 
     def _tls(self, reason: str) -> str:
         detail = reason.splitlines()[-1] if reason.strip() else "handshake failed"
-        detail = detail.split("] ", 1)[-1].split(" (_ssl.c", 1)[0]
-        return (f"cannot reach the Kubernetes API at {self.server}: TLS failure ({detail[:160]}); "
+        detail = neutralise(detail.split("] ", 1)[-1].split(" (_ssl.c", 1)[0][:160])
+        return (f"cannot reach the Kubernetes API at {self.server}: TLS failure ({detail}); "
                 "is the kubeconfig's certificate-authority right?")
 
     def _redirect(self, status: int, headers: Any) -> str:
         location = str((headers or {}).get("Location") or "")
         parts = urlsplit(location)
-        to = f" to {parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else ""
+        to = (f" to {neutralise(parts.scheme, 16)}://{neutralise(parts.hostname, 253)}"
+              if parts.scheme and parts.hostname else "")
         return (f"unexpected redirect (HTTP {status}{to}) from the Kubernetes API at "
                 f"{self.server}, not followed: is the server URL in the kubeconfig right?")
 
@@ -158,12 +160,13 @@ class Kube:
             why = "the connection broke (" + text.split(": ")[-1][:120] + ")"
         else:
             why = text.split(": ")[-1][:120]
-        return f"cannot reach the Kubernetes API at {self.server}: {why}"
+        return f"cannot reach the Kubernetes API at {self.server}: {neutralise(why)}"
 
     def _api_problem(self, exc: _HttpError, what: str, verb: str, kind: str,
                      namespace: str) -> tuple[str, bool]:
         """What an HTTP error means for reading `what` ("Deployment wandb/x"), and whether
         it is a 404; InputError when it stops everything (401)."""
+        what, namespace = neutralise(what), neutralise(namespace)
         tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
         waited = f", Retry-After {exc.retry_after:g} s" if exc.retry_after is not None else ""
         if exc.status == 401:
@@ -241,7 +244,8 @@ class Kube:
                                                  namespace)
             return Fetched(None, problem, missing)
         except _Unreachable as exc:
-            return Fetched(None, f"{kind} {namespace}/{name} not read: {exc}")
+            return Fetched(None, f"{kind} {neutralise(namespace)}/{neutralise(name)} not read: "
+                                 f"{exc}")
 
 
 MAX_ATTEMPTS = 3

@@ -10,7 +10,8 @@ keeps the pod from starting (CreateContainerConfigError): gccheck says `unknown`
 
 Every value carries its provenance: the object and key that supplied it, how (envFrom of which
 container, or a key reference), and for a key that two envFrom sources define, the earlier
-source it beat ("..., after Secret ns/wandb-global-secret").
+source it beat ("..., after Secret ns/wandb-global-secret"). Names and keys from the provider
+are shown neutralised (gccheck.neutral); values are kept as they are (they are used).
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from typing import Any, Protocol
 
 from gccheck.masking import is_flag_word
 from gccheck.model import Setting
+from gccheck.neutral import neutralise
 from gccheck.sources.envvars import EnvEntry, resolve
 
 REFERENCES = (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret"))
 SOURCES = (("configMapRef", "ConfigMap"), ("secretRef", "Secret"))
+
+
+def env_name_ok(name: str) -> bool:
+    """Whether the kubelet takes `name` from an envFrom source (validation.IsEnvVarName, as
+    relaxed in Kubernetes 1.30: printable ASCII but '='); other keys are skipped."""
+    return bool(name) and all(" " <= ch <= "~" for ch in name) and "=" not in name
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ def container_env(container: Mapping[str, Any], objects: ObjectSource, namespace
 
     `label` names the container in origins ("Deployment ns/app container app").
     """
-    reader = _Reader(objects, namespace, fixes)
+    reader = _Reader(objects, namespace, neutralise(namespace), fixes)
     base = _env_from(reader, container, label)
     entries = [e for e in (_env_entry(reader, item, f"{label}: env")
                            for item in _items(container.get("env")) if isinstance(item, Mapping))
@@ -104,6 +112,7 @@ class _Reader:
 
     objects: ObjectSource
     namespace: str
+    shown_namespace: str  # as shown in origins
     fixes: Fixes | None
     secrets: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
@@ -113,6 +122,9 @@ class _Reader:
 
     def key_fix(self, kind: str, name: str, key: str) -> str | None:
         return self.fixes.key(kind, name, key) if self.fixes else None
+
+    def shown(self, kind: str, name: str) -> str:
+        return f"{kind} {self.shown_namespace}/{neutralise(name)}"
 
     def data_of(self, kind: str, name: str) -> tuple[Mapping[str, str] | None, Fetched]:
         fetched = self.objects.fetch(kind, self.namespace, name)
@@ -154,10 +166,12 @@ def _env_from(reader: _Reader, container: Mapping[str, Any], label: str) -> dict
                 if not (fetched.missing and ref.get("optional")):
                     reader.unread.append(f"envFrom {fetched.problem}")
                 continue
-            obj = f"{kind} {reader.namespace}/{name}"
-            how = f"envFrom of {label}" + (f", prefix {prefix}" if prefix else "")
+            obj = reader.shown(kind, name)
+            how = f"envFrom of {label}" + (f", prefix {neutralise(prefix)}" if prefix else "")
             for key, value in data.items():
                 var = prefix + key
+                if not env_name_ok(var):
+                    continue  # the kubelet skips it (and says so in an event)
                 beaten = supplier.get(var)
                 after = f", after {beaten}" if beaten is not None and beaten != obj else ""
                 base[var] = Setting(var, value, f"{obj}: key {key} ({how}{after})",
@@ -168,7 +182,8 @@ def _env_from(reader: _Reader, container: Mapping[str, Any], label: str) -> dict
 
 def _env_entry(reader: _Reader, item: Mapping[str, Any], origin: str) -> EnvEntry | None:
     """One env item; None when an optional reference is missing (the variable is not set)."""
-    name = str(item.get("name"))
+    # The API server admits only valid names; a manifest or a hostile answer may hold others.
+    name = neutralise(str(item.get("name")))
     source = item.get("valueFrom")
     if not isinstance(source, Mapping):
         return EnvEntry(name, str(item.get("value") or ""), origin, reader.env_fix())
@@ -178,18 +193,18 @@ def _env_entry(reader: _Reader, item: Mapping[str, Any], origin: str) -> EnvEntr
             return _key_ref(reader, name, kind, ref)
     field_ref = source.get("fieldRef")
     if isinstance(field_ref, Mapping):
-        path = str(field_ref.get("fieldPath"))
+        path = neutralise(str(field_ref.get("fieldPath")), 120)
         if path == "metadata.namespace":
             return EnvEntry(name, reader.namespace, f"{origin} (fieldRef {path})", expand=False)
         return EnvEntry(name, None, f"{origin} (fieldRef {path})",
                         unresolved=f"fieldRef {path} is known only inside the running pod")
-    what = next(iter(source), "valueFrom")
+    what = neutralise(str(next(iter(source), "valueFrom")), 120)
     return EnvEntry(name, None, origin, unresolved=f"{what} is known only inside the running pod")
 
 
 def _key_ref(reader: _Reader, name: str, kind: str, ref: Mapping[str, Any]) -> EnvEntry | None:
     obj, key = str(ref.get("name")), str(ref.get("key"))
-    where = f"{kind} {reader.namespace}/{obj}: key {key}"
+    where = f"{reader.shown(kind, obj)}: key {neutralise(key)}"
     fix = reader.key_fix(kind, obj, key)
     data, fetched = reader.data_of(kind, obj)
     if data is None:
@@ -203,6 +218,6 @@ def _key_ref(reader: _Reader, name: str, kind: str, ref: Mapping[str, Any]) -> E
         if ref.get("optional"):
             return None
         return EnvEntry(name, None, where, fix, unresolved=(
-            f"{kind} {reader.namespace}/{obj} has no key {key} (the pod cannot start without "
+            f"{reader.shown(kind, obj)} has no key {neutralise(key)} (the pod cannot start without "
             "it: CreateContainerConfigError)"))
     return EnvEntry(name, data[key], where, fix, expand=False)

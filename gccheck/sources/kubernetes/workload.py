@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from gccheck.errors import InputError
 from gccheck.model import Setting, Settings, Unread
+from gccheck.neutral import neutralise
 from gccheck.sources.chart_bucket import without_keys
 from gccheck.sources.envvars import UNKNOWN_MARK
 from gccheck.sources.interface import DERIVED_ENDPOINT, storage_settings
@@ -103,9 +104,10 @@ def find_auto(kube: WorkloadLister, namespace: str) -> Mapping[str, Any]:
     for kind in ("Deployment", "StatefulSet"):
         for selector in AUTO_SELECTORS:
             for item in kube.list_workloads(kind, namespace, selector, "--workload auto"):
-                found[f"{kind.lower()}/{_meta(item).get('name')}"] = item
+                found[f"{kind.lower()}/{neutralise(str(_meta(item).get('name')))}"] = item
     if len(found) == 1:
         return next(iter(found.values()))
+    namespace = neutralise(namespace)
     if not found:
         raise InputError(f"--workload auto: no W&B app workload in namespace {namespace} "
                          "(looked for labels app.kubernetes.io/name=app, or =wandb with "
@@ -146,12 +148,12 @@ def pick_container(obj: Mapping[str, Any], wanted: str | None,
                    label: str) -> tuple[Mapping[str, Any], str]:
     """The container to read, and why it was picked (shown in the report)."""
     containers = _containers(obj)
-    names = [str(c.get("name")) for c in containers]
+    names = [neutralise(str(c.get("name")), 63) for c in containers]
     if wanted is not None:
         for c in containers:
             if c.get("name") == wanted:
                 return c, "as asked"
-        raise InputError(f"{label} has no container {wanted!r} (containers: "
+        raise InputError(f"{label} has no container {neutralise(repr(wanted))} (containers: "
                          f"{', '.join(names) or 'none'})")
     if len(containers) == 1:
         return containers[0], "its only container"
@@ -163,7 +165,7 @@ def pick_container(obj: Mapping[str, Any], wanted: str | None,
     for c in containers:
         repo = _image_repository(str(c.get("image", "")))
         if any(repo == image or repo.endswith("/" + image) for image in APP_IMAGES):
-            return c, f"the W&B app container, by image {repo}"
+            return c, f"the W&B app container, by image {neutralise(repo)}"
     if not containers:
         raise InputError(f"{label} has no containers")
     raise InputError(f"{label} has containers {', '.join(names)} and none looks like the W&B "
@@ -173,7 +175,9 @@ def pick_container(obj: Mapping[str, Any], wanted: str | None,
 
 @dataclass(frozen=True)
 class KubectlFixes:
-    """Fixes for a live workload: kubectl commands, and a note when something manages it."""
+    """Fixes for a live workload: kubectl commands, and a note when something manages it.
+
+    Every name is as shown (neutralised)."""
 
     workload: str  # "deployment/wandb-app"
     namespace: str
@@ -185,6 +189,7 @@ class KubectlFixes:
                 f"{{name}}={{value}}{self.managed_note}")
 
     def key(self, kind: str, name: str, key: str) -> str:
+        name, key = neutralise(name), neutralise(key)
         restart = f"\nkubectl rollout restart {self.workload} -n {self.namespace}"
         if kind == "ConfigMap":
             return (f"kubectl patch configmap {name} -n {self.namespace} --type merge -p "
@@ -201,13 +206,14 @@ def workload_settings(kube: NamespacedObjects, obj: Mapping[str, Any],
                       wanted: str | None) -> Settings:
     """The environment of the chosen container of a workload, with provenance."""
     meta = _meta(obj)
-    kind = str(obj.get("kind") or "Deployment")
-    namespace = str(meta.get("namespace") or kube.namespace)
-    name = str(meta.get("name"))
-    label = f"{kind} {namespace}/{name}"
+    kind = neutralise(str(obj.get("kind") or "Deployment"), 63)
+    namespace = str(meta.get("namespace") or kube.namespace)  # asked for: kept as it is
+    shown_namespace, name = neutralise(namespace), neutralise(str(meta.get("name")))
+    label = f"{kind} {shown_namespace}/{name}"
     container, why = pick_container(obj, wanted, label)
-    cname = str(container.get("name"))
-    fixes = KubectlFixes(f"{kind.lower()}/{name}", namespace, cname, _managed_note(meta, kind))
+    cname = neutralise(str(container.get("name")), 63)
+    fixes = KubectlFixes(f"{kind.lower()}/{name}", shown_namespace, cname,
+                         _managed_note(meta, kind))
     env = container_env(container, kube, namespace, f"{label} container {cname}", fixes)
     values = dict(env.values)
     endpoint = _rescue_bucket(values, env.partial)
@@ -224,14 +230,15 @@ def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
     owners = [o for o in _items(meta.get("ownerReferences")) if isinstance(o, Mapping)]
     release = annotations.get("meta.helm.sh/release-name")
     if release or labels.get("app.kubernetes.io/managed-by") == "Helm":
-        name = f" (release {release})" if release else ""
+        name = f" (release {neutralise(str(release))})" if release else ""
         return (f"\n# this {kind} is managed by Helm{name}: the next upgrade undoes a manual "
                 "change; set the variable in the release's values too (operator-wandb: "
                 "global.extraEnv, or spec.values.global.extraEnv of the WeightsAndBiases "
                 "resource)")
     if owners:
         owner = owners[0]
-        return (f"\n# this {kind} is owned by {owner.get('kind')} {owner.get('name')}: change "
+        return (f"\n# this {kind} is owned by {neutralise(str(owner.get('kind')), 63)} "
+                f"{neutralise(str(owner.get('name')))}: change "
                 "it there, or the change is undone")
     return ""
 
