@@ -5,4 +5,7 @@
 - `resolver`: a container's environment as the kubelet builds it, from the ConfigMaps and
   Secrets of any provider (the live API, a rendered chart), with provenance;
 - `workload`: `--workload`: which workload and container to read, as Settings.
+
+Another provider of workloads (a chart's rendered manifests) reuses `resolver.container_env`
+with its own `ObjectSource` and `Fixes`; only `api` talks to a cluster.
 """

@@ -94,6 +94,8 @@ class WorkloadSource:
 
 
 class WorkloadLister(Protocol):
+    """Lists workloads by label (api.Kube)."""
+
     def list_workloads(self, kind: str, namespace: str, selector: str,
                        purpose: str) -> list[Mapping[str, Any]]: ...
 
@@ -199,6 +201,8 @@ class KubectlFixes:
 
 
 class NamespacedObjects(ObjectSource, Protocol):
+    """A provider of ConfigMaps and Secrets with a default namespace (api.Kube)."""
+
     namespace: str
 
 
