@@ -89,14 +89,12 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
         _reject_unexpanded(url, settings)
         endpoint = spec.endpoint_url
         if not endpoint and url.strip().partition("://")[0].lower() in ("s3", "cw"):
-            # AWS's variables name an S3 endpoint: a gs:// bucket (and its Google token)
-            # must not be sent there.
-            for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
-                setting = settings.values.get(name)
-                if setting is not None and setting.value and setting.value.strip():
-                    # Named as the user wrote it, not as --endpoint-url.
-                    endpoint = validate_endpoint_url(setting.value, f"{name} ({setting.origin})")
-                    break
+            # An S3 endpoint is for S3 buckets: a gs:// bucket (and its Google token) must not
+            # be sent there.
+            setting = settings.storage.endpoint
+            if setting is not None and setting.value:
+                # Named as the user wrote it, not as --endpoint-url.
+                endpoint = validate_endpoint_url(setting.value, f"{setting.name} ({setting.origin})")
         bucket = parse_bucket_url(url, endpoint_url=endpoint or None)
         for secret in bucket.secrets:
             redactor.add(secret)
@@ -177,7 +175,7 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
                 debug(__name__, "probe crashed", exc_info=True)
                 facts = _crashed(bucket, exc)
     context = Context(matrix, prepared.hosting, prepared.settings, bucket, facts)
-    bucket_setting = prepared.settings.values.get("BUCKET")
+    bucket_setting = prepared.settings.setting("BUCKET")
     if bucket is None and bucket_setting is not None and bucket_setting.unresolved:
         context = replace(context, no_bucket_reason=(
             f"BUCKET cannot be read ({bucket_setting.origin}): {bucket_setting.unresolved}"))

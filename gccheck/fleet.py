@@ -105,7 +105,7 @@ def _values(value: Any, key: str) -> tuple[str, ...]:
 def _workload(value: Any, key: str) -> str:
     text = _text(value, key)
     # The syntax is checked here, before the audit; the cluster is only asked during it.
-    from gccheck.sources.k8s_workload import parse_workload
+    from gccheck.sources.kubernetes.workload import parse_workload
 
     try:
         parse_workload(text)
@@ -221,7 +221,7 @@ def _spec(name: str, hosting: str, fields: Mapping[str, Any], base: Path,
                 raise _EntryError(f"kubeconfig {value}: is a directory, expected a file")
             if kind == "missing":
                 raise _EntryError(f"kubeconfig {value}: no such file")
-            from gccheck.sources.k8s_workload import check_kubeconfig_file
+            from gccheck.sources.kubernetes.kubeconfig import check_kubeconfig_file
 
             check_kubeconfig_file(value)
         kwargs[_FIELDS[key][0]] = value

@@ -111,18 +111,52 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """What a source found about the storage service, besides the bucket URL (BUCKET).
+
+    Each is the Setting it came from: a variable of the deployment (named as written, e.g.
+    AWS_ENDPOINT_URL_S3), or a value gccheck derived from another setting (named for what it is;
+    its origin says from what). None when the source says nothing.
+    """
+
+    endpoint: Setting | None = None  # the S3 API endpoint of an s3:// or cw:// bucket
+    region: Setting | None = None  # the AWS region, when the bucket URL names none
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A source of variables that could not be read (an envFrom Secret without 'get secrets'):
+    any variable not found elsewhere may be set there."""
+
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """The environment a W&B deployment gets, with where each value came from."""
 
     description: str  # "process environment", "env file .env", ...
+    # The variables found, by name: `in` and `get` agree (see `setting` for unread sources).
     values: Mapping[str, Setting] = field(default_factory=dict)
     # How to add a variable that is not set at all; {name} and {value} are filled in.
     fix_missing: str = "set {name}={value} in the W&B server's environment"
     # Secrets the source resolved (keys from Secrets): used for the bucket, never printed.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    storage: Storage = field(default_factory=Storage)
+    unread: Unread | None = None
+
+    def setting(self, name: str) -> Setting | None:
+        """The variable as the W&B server sees it: found; unresolved when it may come from a
+        source that could not be read; None when it is not set."""
+        found = self.values.get(name)
+        if found is not None or self.unread is None:
+            return found
+        return Setting(name, None, self.unread.origin,
+                       unresolved=f"not set explicitly, and {self.unread.reason}")
 
     def get(self, name: str) -> str | None:
-        setting = self.values.get(name)
+        setting = self.setting(name)
         return setting.value if setting else None
 
 

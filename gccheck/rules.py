@@ -138,7 +138,7 @@ def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list
 @rule("env-true")
 def env_true(check: Check, kind: Kind, ctx: Context) -> Result:
     variable = check.variable or ""
-    setting = ctx.settings.values.get(variable)
+    setting = ctx.settings.setting(variable)
     value = "true"
     if setting is not None and setting.unresolved:
         return _result(check, kind, Status.UNKNOWN, f"{variable} cannot be read: {setting.unresolved}",

@@ -336,7 +336,7 @@ class _FakeKube:
         self.answer = answer
 
     def fetch(self, kind: str, namespace: str, name: str) -> Any:
-        from gccheck.sources.k8s_workload import Fetched
+        from gccheck.sources.kubernetes.resolver import Fetched
 
         if isinstance(self.answer, dict):
             return Fetched(self.answer)
@@ -381,7 +381,7 @@ answers = (st.fixed_dictionaries({"kind": st.just("Secret")}, optional={
 @given(workload, answers, st.none() | st.sampled_from(["app", "proxy", "nope"]))
 def test_workload_reader_never_crashes(obj: dict[str, Any], answer: Any,
                                        wanted: str | None) -> None:
-    from gccheck.sources.k8s_workload import workload_settings
+    from gccheck.sources.kubernetes.workload import workload_settings
 
     try:
         found = workload_settings(_FakeKube(answer), obj, wanted)  # type: ignore[arg-type]

@@ -243,7 +243,8 @@ def test_keys_in_a_cluster_secret_are_left_out_and_the_endpoint_kept() -> None:
     bucket = settings.values["BUCKET"]
     assert bucket.value == "s3://storage.corp.internal/wandb"
     assert "wandb-minio-keys" in bucket.origin and "own credentials" in bucket.origin
-    endpoint = settings.get("AWS_ENDPOINT_URL_S3")
+    assert settings.storage.endpoint is not None
+    endpoint = settings.storage.endpoint.value
     assert endpoint == "http://storage.corp.internal"
     location = parse_bucket_url(bucket.value, endpoint_url=endpoint)
     assert (location.bucket, location.access_key) == ("wandb", None)
@@ -379,8 +380,9 @@ def test_cr_v2_fields() -> None:
     # keys are Secret references: left out, the endpoint named apart
     assert bucket.value == "s3://minio.corp.internal:9000/wandb?region=us-east-1&tls=true"
     assert "wandb-minio" in bucket.origin
-    assert settings.get("AWS_ENDPOINT_URL_S3") == "https://minio.corp.internal:9000"
-    location = parse_bucket_url(bucket.value, settings.get("AWS_ENDPOINT_URL_S3"))
+    assert settings.storage.endpoint is not None
+    assert settings.storage.endpoint.value == "https://minio.corp.internal:9000"
+    location = parse_bucket_url(bucket.value, settings.storage.endpoint.value)
     assert location.bucket == "wandb" and location.provider == "s3-compatible"
     assert "retention" in settings.fix_missing and "legacyOverrides" in settings.fix_missing
 

@@ -15,7 +15,8 @@ from k8s_api import KubeAPI, KubeServer, config_map, deployment, secret, start, 
 
 from gccheck.errors import InputError
 from gccheck.model import Settings
-from gccheck.sources.k8s_workload import WorkloadRef, WorkloadSource, parse_workload
+from gccheck.sources.kubernetes.resolver import Fetched, container_env
+from gccheck.sources.kubernetes.workload import WorkloadRef, WorkloadSource, parse_workload
 
 GC = "GORILLA_ARTIFACT_GC_ENABLED"
 APP_LABELS = {"app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "wandb",
@@ -92,6 +93,11 @@ def test_env_beats_env_from_and_later_env_from_beats_earlier(kube: KubeServer,
     assert values[GC].origin == "Deployment wandb/wandb-app container app: env"
     assert (values["A"].value, values["B"].value, values["C"].value) == ("app", "from-secret", "app")
     assert values["A"].origin.startswith("ConfigMap wandb/wandb-app-config: key A (envFrom")
+    # provenance names the earlier source a later one beat
+    assert values["A"].origin.endswith(", after ConfigMap wandb/wandb-glue)")
+    assert values["B"].origin == ("Secret wandb/wandb-flags: key B (envFrom of Deployment "
+                                  "wandb/wandb-app container app, after ConfigMap wandb/wandb-glue)")
+    assert "after" not in values["C"].origin  # the same ConfigMap twice beats nothing
     assert values["P_C"].value == "app" and "prefix P_" in values["P_C"].origin
     assert settings.description == ("Deployment wandb/wandb-app container app (its only "
                                      "container)")
@@ -146,10 +152,13 @@ def test_unreadable_env_from_makes_absent_variables_unknown(kube: KubeServer,
                                {"secretRef": {"name": "optional-gone", "optional": True}}]))
     settings = read(kubeconfig)
     assert settings.get("HOST") == "h"
-    gc = settings.values.get(GC)
+    gc = settings.setting(GC)
     assert gc is not None and gc.value is None
     assert "wandb-global-secret: forbidden" in (gc.unresolved or "")
     assert list(settings.values) == ["HOST"]  # only what was found is listed
+    # values is a plain mapping of what was found: `in` and `get` agree
+    for name in (GC, "HOST"):
+        assert (name in settings.values) == (settings.values.get(name) is not None), name
 
 
 def test_dollar_expansion_follows_the_env_order(kube: KubeServer, kubeconfig: Path) -> None:
@@ -183,12 +192,61 @@ def test_bucket_whose_keys_are_forbidden_is_kept_without_keys(kube: KubeServer,
                                     "$(BUCKET_NAME)/$(BUCKET_PATH)"},
         {"name": "OTHER", "value": "$(BUCKET_SECRET_KEY)"},
     ]))
-    values = read(kubeconfig).values
+    settings = read(kubeconfig)
+    values = settings.values
     assert values["BUCKET"].value == "s3://minio.corp:9000/wandb"
     assert "get secrets" in values["BUCKET"].origin
-    assert values["AWS_ENDPOINT_URL_S3"].value == "http://minio.corp:9000"
+    # the endpoint is a typed storage setting, not a variable the pod does not have
+    endpoint = settings.storage.endpoint
+    assert endpoint is not None and endpoint.value == "http://minio.corp:9000"
+    assert "derived by gccheck from the bucket host" in endpoint.origin
+    assert "AWS_ENDPOINT_URL_S3" not in values
     assert values["OTHER"].value is None
     assert "$(BUCKET_SECRET_KEY)" in (values["OTHER"].unresolved or "")
+
+
+# ---- the resolver with another provider: a chart's rendered manifests -------------------------
+
+class Manifests:
+    """ConfigMaps and Secrets as a chart renders them (no API server): a provider for the
+    resolver like the live API."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.objects = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+    def fetch(self, kind: str, namespace: str, name: str) -> Fetched:
+        found = self.objects.get((kind, name))
+        if found is None:
+            return Fetched(None, f"{kind} {namespace}/{name} is not rendered by the release",
+                           missing=True)
+        return Fetched(found)
+
+
+def test_resolver_reads_rendered_manifests_with_provenance() -> None:
+    # operator-wandb 0.20-0.32: the gorilla ConfigMap comes after the global Secret and wins.
+    rendered = Manifests(
+        {"kind": "Secret", "metadata": {"name": "wandb-global-secret"},
+         "stringData": {GC: "true", "LICENSE": "license-text"}},
+        {"kind": "ConfigMap", "metadata": {"name": "wandb-gorilla-configmap"},
+         "data": {GC: "false"}})
+    container = {"name": "glue", "envFrom": [
+        {"secretRef": {"name": "wandb-global-secret"}},
+        {"configMapRef": {"name": "wandb-gorilla-configmap"}},
+        {"configMapRef": {"name": "wandb-extra", "optional": True}}],
+        "env": [{"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "elsewhere",
+                                                                  "key": "k"}}}]}
+    env = container_env(container, rendered, "default", "Deployment default/wandb-glue "
+                        "container glue")
+    assert env.values[GC].value == "false"
+    assert env.values[GC].origin == (
+        f"ConfigMap default/wandb-gorilla-configmap: key {GC} (envFrom of Deployment "
+        "default/wandb-glue container glue, after Secret default/wandb-global-secret)")
+    assert env.values[GC].fix is None  # no fixes given: the provider knows its own
+    assert env.values["KEY"].unresolved == (
+        "Secret default/elsewhere is not rendered by the release (the pod cannot start without "
+        "it: CreateContainerConfigError)")
+    assert env.unread == ()  # the missing envFrom source is optional
+    assert env.secrets == ("license-text",)  # "true" is a flag word, not a secret
 
 
 # ---- which workload, which container ----------------------------------------------------------
@@ -355,3 +413,21 @@ def test_secret_values_never_printed(kube: KubeServer, kubeconfig: Path, moto_se
     for value in (TEST_SECRET, license_text, TEST_KEY):
         for form in (value, base64.b64encode(value.encode()).decode()):
             assert form not in text, (fmt, form)
+
+
+# ---- what the API answers is shown neutralised ------------------------------------------------
+
+def test_hostile_names_and_keys_are_neutralised(kube: KubeServer, kubeconfig: Path) -> None:
+    esc = "\x1b]0;pwned\x07"
+    kube.api.add(config_map("cm", {GC: "true", f"BAD{esc}KEY": "x", "A=B": "y"}))
+    kube.api.add(app(env_from=[{"configMapRef": {"name": "cm"}}],
+                     env=[{"name": "W", "valueFrom": {"fieldRef": {"fieldPath": f"x{esc}"}}}],
+                     labels={}, annotations={"meta.helm.sh/release-name": f"r{esc}"}))
+    settings = read(kubeconfig)
+    # The kubelet skips envFrom keys that are not environment variable names.
+    assert sorted(settings.values) == [GC, "W"]
+    shown = [settings.values["W"].origin, settings.values["W"].unresolved or "",
+             settings.values[GC].fix or "", settings.fix_missing]
+    assert all("\x1b" not in text and "\x07" not in text for text in shown), shown
+    assert "x\\x1b]0;pwned\\x07" in settings.values["W"].origin
+    assert "release r\\x1b]0;pwned\\x07" in settings.fix_missing

@@ -218,7 +218,8 @@ class Probe:
         secret_key = bucket.secret_key if bucket.access_key else settings.get(
             "AWS_SECRET_ACCESS_KEY")
         token = None if bucket.access_key else settings.get("AWS_SESSION_TOKEN")
-        region = bucket.region or settings.get("AWS_REGION") or settings.get("AWS_DEFAULT_REGION")
+        region = bucket.region or (settings.storage.region.value if settings.storage.region
+                                   else None)
         key = (bucket.endpoint_url, access_key, secret_key, token, region, options.aws_profile,
                options.timeout, bucket.force_path_style)
         with self._lock:

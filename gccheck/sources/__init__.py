@@ -31,7 +31,7 @@ def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
         paths = (spec.values,) if isinstance(spec.values, str) else tuple(spec.values)
         return HelmValuesSource(paths)
     if spec.workload:
-        from gccheck.sources.k8s_workload import WorkloadSource
+        from gccheck.sources.kubernetes.workload import WorkloadSource
 
         # The environment is passed on for KUBECONFIG and in-cluster detection: the client
         # library would read KUBECONFIG only once, when it is imported.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gccheck.errors import InputError
 from gccheck.files import read_text
 from gccheck.model import Setting, Settings
+from gccheck.sources.interface import storage_settings
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*)$", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
@@ -80,12 +81,14 @@ class DotenvSource:
     def read(self) -> Settings:
         parsed = parse_dotenv(read_text(self.path, "env file"), self.path)
         origin = f"env file {self.path}"
+        values = {
+            key: Setting(key, value, f"{origin}: line {line}",
+                         fix=f"set {{name}}={{value}} in {self.path} (line {line})")
+            for key, (value, line) in parsed.items()
+        }
         return Settings(
             description=origin,
-            values={
-                key: Setting(key, value, f"{origin}: line {line}",
-                             fix=f"set {{name}}={{value}} in {self.path} (line {line})")
-                for key, (value, line) in parsed.items()
-            },
+            values=values,
             fix_missing=f"add {{name}}={{value}} to {self.path}",
+            storage=storage_settings(values),
         )

@@ -11,7 +11,7 @@ written. Values taken from `valueFrom` and from `envFrom` are never expanded.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -105,7 +105,7 @@ def resolve(entries: Iterable[EnvEntry], base: Mapping[str, Setting] | None = No
     """The environment the entries produce over `base` (the `envFrom` variables).
 
     A value that references a variable we cannot read is unresolved too, naming why; its
-    expansion so far (the unknown parts marked, see `contains_unknown`) and why goes to
+    expansion so far (the unknown parts marked with UNKNOWN_MARK) and why goes to
     `partial`, so that a caller may still use what is known (a bucket URL whose keys alone are
     unknown).
     """
@@ -143,37 +143,3 @@ def _resolve_one(entry: EnvEntry, env: Mapping[str, Setting],
         partial[entry.name] = (value, first.unresolved or "unknown")
     return Setting(entry.name, None, entry.origin, fix=entry.fix,
                    unresolved=f"it uses $({first.name}), which cannot be read: {first.unresolved}")
-
-
-def contains_unknown(text: str) -> bool:
-    """Whether an expanded value still holds a variable we could not read."""
-    return UNKNOWN_MARK in text
-
-
-class IncompleteEnv(Mapping[str, Setting]):
-    """An environment with a source we could not read (an `envFrom` Secret, say).
-
-    Any variable not found explicitly may come from that source, so looking it up yields an
-    unresolved Setting naming the source, instead of "not set". Iteration and `len` cover the
-    variables actually found only.
-    """
-
-    def __init__(self, found: Mapping[str, Setting], origin: str, reason: str) -> None:
-        self._found = dict(found)
-        self._origin = origin
-        self._reason = reason
-
-    def __getitem__(self, name: str) -> Setting:
-        if name in self._found:
-            return self._found[name]
-        return Setting(name, None, self._origin,
-                       unresolved=f"not set explicitly, and {self._reason}")
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._found
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._found)
-
-    def __len__(self) -> int:
-        return len(self._found)

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gccheck.errors import InputError
-from gccheck.model import Settings
+from gccheck.model import Setting, Settings
 from gccheck.sources import wandb_cr
 from gccheck.sources.chart_bucket import ChartBucket, chart_url, pick_bucket, without_keys
 from gccheck.sources.envvars import EnvEntry, go_string, resolve
+from gccheck.sources.interface import DERIVED_ENDPOINT, storage_settings
 from gccheck.sources.values_files import (
     LIST_LEAF,
     MAP_LEAF,
@@ -146,9 +147,10 @@ def _operator_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names:
     last = layers[-1]
     chart: list[EnvEntry] = []
     secrets: list[str] = []
+    endpoint: Setting | None = None
     bucket = pick_bucket(merged.get(("global",)) or {})
     if bucket is not None:
-        chart, secrets = _bucket_entries(bucket, merged)
+        chart, secrets, endpoint = _bucket_entries(bucket, merged)
     user: list[EnvEntry] = []
     for name, (value, layer) in sorted(_winners(merged).items()):
         user.append(_map_entry(merged, layer, name, value))
@@ -157,11 +159,12 @@ def _operator_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names:
     taken = {entry.name for entry in user}
     entries = [e for e in chart if e.name not in taken] + user
     cr = last.prefix == ("spec", "values")
+    values = resolve(entries)
     return Settings(
         description=f"{'WeightsAndBiases resource' if cr else 'operator-wandb values'} {names}",
-        values=resolve(entries),
+        values=values,
         fix_missing=_fix_text(last, ("global", "extraEnv"), MAP_LEAF, "add"),
-        secrets=tuple(secrets))
+        secrets=tuple(secrets), storage=storage_settings(values, endpoint=endpoint))
 
 
 def _check_mapping(merged: MergedValues, path: tuple[str, ...]) -> None:
@@ -214,8 +217,10 @@ def _value_from_reason(body: Mapping[str, Any]) -> str:
     return f"valueFrom in a values file: {VALUE_FROM_HINT}"
 
 
-def _bucket_entries(bucket: ChartBucket, merged: MergedValues) -> tuple[list[EnvEntry], list[str]]:
-    """BUCKET and its companions as the chart computes them (its envTpls and bucket ConfigMap)."""
+def _bucket_entries(bucket: ChartBucket, merged: MergedValues
+                    ) -> tuple[list[EnvEntry], list[str], Setting | None]:
+    """BUCKET and its companions as the chart computes them (its envTpls and bucket ConfigMap),
+    the keys, and the S3 endpoint gccheck derives when it leaves out keys kept in a Secret."""
     block = tuple(bucket.block.split("."))
     doc = merged.doc_for((*block, "name"))
     assert doc is not None
@@ -230,6 +235,7 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues) -> tuple[list[Env
                          "cw): the chart would give W&B an empty BUCKET")
     fix = None  # bucket settings are judged by the bucket checks, which carry their own fixes
     entries: list[EnvEntry] = []
+    endpoint_setting: Setting | None = None
     secrets = [s for s in (bucket.access_key, bucket.secret_key) if s]
     if bucket.uses_keys and not bucket.keys_inline:
         url, endpoint = without_keys(chart_url(bucket, ("k", "k")))
@@ -238,10 +244,9 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues) -> tuple[list[Env
                 "credentials")
         entries.append(EnvEntry("BUCKET", url, f"{where} ({note})", fix, expand=False))
         if endpoint is not None:
-            entries.append(EnvEntry(
-                "AWS_ENDPOINT_URL_S3", endpoint, f"{where}: derived by gccheck from the bucket "
-                f"name (read {endpoint} as the S3 endpoint; not a variable of the W&B pod)",
-                expand=False))
+            endpoint_setting = Setting(
+                DERIVED_ENDPOINT, endpoint, f"{where}: derived by gccheck from the bucket name "
+                f"(read {endpoint} as the S3 endpoint)")
     else:
         keys = (bucket.access_key, bucket.secret_key) if bucket.keys_inline else None
         entries.append(EnvEntry("BUCKET", chart_url(bucket, keys), where, fix, expand=False))
@@ -251,7 +256,7 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues) -> tuple[list[Env
             entries.append(EnvEntry(name, value, doc.where((*block, key)), expand=False))
     if bucket.provider == "az":
         entries.append(_azure_key(bucket, doc, block))
-    return entries, secrets
+    return entries, secrets, endpoint_setting
 
 
 def _azure_key(bucket: ChartBucket, doc: ValuesDoc, block: tuple[str, ...]) -> EnvEntry:
@@ -288,8 +293,9 @@ def _legacy_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names: s
             entries.append(EnvEntry("AWS_S3_KMS_ID", go_string(kms),
                                     _where(merged, ("bucketKmsKeyArn",)), expand=False))
     entries += _legacy_extra_env(merged)
+    values = resolve(entries)
     return Settings(
-        description=f"wandb chart values {names}", values=resolve(entries),
+        description=f"wandb chart values {names}", values=values, storage=storage_settings(values),
         fix_missing=_fix_text(layers[-1], ("extraEnv",), LIST_LEAF, "add"),
         secrets=tuple(_url_secrets(str(url)) if url else ()))
 

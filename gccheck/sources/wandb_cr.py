@@ -26,8 +26,9 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 from gccheck.errors import InputError
 from gccheck.masking import describe_value
-from gccheck.model import Settings
+from gccheck.model import Setting, Settings
 from gccheck.sources.envvars import EnvEntry, go_string, resolve
+from gccheck.sources.interface import DERIVED_ENDPOINT, DERIVED_REGION, storage_settings
 from gccheck.sources.values_files import LIST_LEAF, Path, yaml_snippet
 
 GROUP = "apps.wandb.com"
@@ -121,7 +122,8 @@ def read_v2(resource: CustomResource, path: str, lines: Mapping[Path, int]) -> S
     entries: list[EnvEntry] = []
     secrets: list[str] = []
     entries += _retention(wandb, where)
-    bucket_entries, bucket_secrets = _object_store(resource.spec, where)
+    derived: dict[str, Setting] = {}  # "endpoint", "region": what the object store says
+    bucket_entries, bucket_secrets = _object_store(resource.spec, where, derived)
     entries += bucket_entries
     secrets += bucket_secrets
     overrides = _mapping(wandb, "legacyOverrides", where, ("spec", "wandb"))
@@ -130,12 +132,14 @@ def read_v2(resource: CustomResource, path: str, lines: Mapping[Path, int]) -> S
     gc_fix = ("set spec.wandb.retention.artifactGarbageCollection: true (the operator turns it "
               f"into {GC_VARIABLE}), or for any variable add to "
               "spec.wandb.legacyOverrides.global.env:\n")
+    values = resolve(entries)
     return Settings(
         description=f"{KIND} resource {path} ({GROUP}/v2)",
-        values=resolve(entries),
+        values=values,
         fix_missing=gc_fix + where.fix(("spec", "wandb", "legacyOverrides", "global", "env"),
                                        LIST_LEAF, "add"),
-        secrets=tuple(secrets))
+        secrets=tuple(secrets),
+        storage=storage_settings(values, derived.get("endpoint"), derived.get("region")))
 
 
 def _mapping(parent: Mapping[str, Any], key: str, where: _Where, at: Path) -> Mapping[str, Any]:
@@ -245,7 +249,8 @@ def _field(store: Mapping[str, Any], key: str, where: _Where, at: Path) -> _Fiel
     return _Field()
 
 
-def _object_store(spec: Mapping[str, Any], where: _Where) -> tuple[list[EnvEntry], list[str]]:
+def _object_store(spec: Mapping[str, Any], where: _Where,
+                  derived: dict[str, Setting]) -> tuple[list[EnvEntry], list[str]]:
     stores = _mapping(spec, "objectStore", where, ("spec",))
     if not stores:
         return [], []
@@ -255,7 +260,8 @@ def _object_store(spec: Mapping[str, Any], where: _Where) -> tuple[list[EnvEntry
     if not isinstance(entry, Mapping):
         raise InputError(f"values file {where(*at)}: expected a mapping")
     if isinstance(entry.get("externalObjectStore"), Mapping):
-        return _external_store(entry["externalObjectStore"], where, (*at, "externalObjectStore"))
+        return _external_store(entry["externalObjectStore"], where, (*at, "externalObjectStore"),
+                               derived)
     if entry.get("managedObjectStore") is not None:
         return [EnvEntry("BUCKET", None, where(*at, "managedObjectStore"),
                          unresolved="the operator runs this object store in the cluster; its URL "
@@ -263,8 +269,8 @@ def _object_store(spec: Mapping[str, Any], where: _Where) -> tuple[list[EnvEntry
     return [], []
 
 
-def _external_store(store: Mapping[str, Any], where: _Where,
-                    at: Path) -> tuple[list[EnvEntry], list[str]]:
+def _external_store(store: Mapping[str, Any], where: _Where, at: Path,
+                    derived: dict[str, Setting]) -> tuple[list[EnvEntry], list[str]]:
     origin = where(*at)
     fields = {key: _field(store, key, where, at) for key in (
         "provider", "endpoint", "port", "accessKey", "secretKey", "bucket", "path", "region",
@@ -274,8 +280,7 @@ def _external_store(store: Mapping[str, Any], where: _Where,
     secrets = [f.value for k, f in fields.items() if f.value and k in ("accessKey", "secretKey")]
     entries: list[EnvEntry] = []
     if fields["region"].value:
-        entries.append(EnvEntry("AWS_REGION", fields["region"].value, where(*at, "region"),
-                                expand=False))
+        derived["region"] = Setting(DERIVED_REGION, fields["region"].value, where(*at, "region"))
     if fields["url"].value:
         return [*entries, EnvEntry("BUCKET", fields["url"].value, where(*at, "url"),
                                    expand=False)], secrets
@@ -288,7 +293,7 @@ def _external_store(store: Mapping[str, Any], where: _Where,
     elif provider in ("azure", "az"):
         entries += _azure_store(fields, origin, where(*at, "endpoint"))
     elif provider == "s3":
-        entries += _s3_store(fields, origin, where(*at, "endpoint"))
+        entries += _s3_store(fields, origin, where(*at, "endpoint"), derived)
     else:
         raise InputError(f"values file {where(*at, 'provider')}: provider {provider!r} is not "
                          "one gccheck reads (s3, gcs, azure)")
@@ -311,7 +316,8 @@ def _keys(fields: Mapping[str, _Field]) -> tuple[str, str] | str | None:
     return None
 
 
-def _s3_store(fields: Mapping[str, _Field], origin: str, at_endpoint: str) -> list[EnvEntry]:
+def _s3_store(fields: Mapping[str, _Field], origin: str, at_endpoint: str,
+              derived: dict[str, Setting]) -> list[EnvEntry]:
     keys = _keys(fields)
     endpoint = fields["endpoint"].value
     query = _s3_query(fields, endpoint)
@@ -329,10 +335,9 @@ def _s3_store(fields: Mapping[str, _Field], origin: str, at_endpoint: str) -> li
                          expand=False)]
     # Without keys gccheck's URL grammar has no endpoint form: name the endpoint apart.
     url = f"{'https' if secure else 'http'}://{hostport}"
+    derived["endpoint"] = Setting(DERIVED_ENDPOINT, url, f"{origin}: endpoint (derived by gccheck)")
     return [EnvEntry("BUCKET", _join(f"s3://{hostport}/", fields) + query, origin + note,
-                     expand=False),
-            EnvEntry("AWS_ENDPOINT_URL_S3", url, f"{origin}: endpoint (derived by gccheck; not "
-                     "a variable of the W&B pod)", expand=False)]
+                     expand=False)]
 
 
 def _split_endpoint(endpoint: str, at_endpoint: str) -> tuple[SplitResult, int | None]:

@@ -1,0 +1,267 @@
+"""Settings of a live W&B workload (`--workload [NAMESPACE/]KIND/NAME[:CONTAINER]` or `auto`).
+
+Reads a Deployment or StatefulSet through the Kubernetes API (api), picks the W&B container and
+builds its environment the way the kubelet does (resolver): `envFrom` ConfigMaps and Secrets,
+then `env` with `valueFrom` configMapKeyRef / secretKeyRef / fieldRef, `$(VAR)` expanded.
+
+What stops the check (InputError, exit 2): a workload spec gccheck cannot parse, no kubeconfig,
+a cluster it cannot reach or that refuses the credentials, a workload that does not exist or
+may not be read, no W&B workload found by `auto`. What becomes `unknown`: a value gccheck may
+not read (a Secret without `get secrets`), a ConfigMap or key that does not exist (the pod
+could not start with it), a value known only inside the pod (fieldRef status.hostIP).
+
+`auto` looks for the W&B app by the labels the charts set: operator-wandb's `app` service
+(wandb-base `selectorLabels`: app.kubernetes.io/name=app, .../instance=<release>) and the legacy
+wandb chart (app.kubernetes.io/name=wandb, app.kubernetes.io/component=local).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gccheck.errors import InputError
+from gccheck.model import Setting, Settings, Unread
+from gccheck.neutral import neutralise
+from gccheck.sources.chart_bucket import without_keys
+from gccheck.sources.envvars import UNKNOWN_MARK
+from gccheck.sources.interface import DERIVED_ENDPOINT, storage_settings
+from gccheck.sources.kubernetes.resolver import ObjectSource, container_env
+
+KINDS = {
+    "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+    "deployment.apps": "Deployment",
+    "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
+    "statefulset.apps": "StatefulSet",
+}
+AUTO_SELECTORS = ("app.kubernetes.io/name=app",
+                  "app.kubernetes.io/name=wandb,app.kubernetes.io/component=local")
+APP_CONTAINER_NAMES = ("app", "wandb", "local", "api")
+APP_IMAGES = ("wandb/local", "wandb/megabinary")
+SYNTAX = "[NAMESPACE/]KIND/NAME[:CONTAINER] (KIND: deployment or statefulset), or auto"
+
+
+@dataclass(frozen=True)
+class WorkloadRef:
+    namespace: str | None
+    kind: str  # "Deployment", "StatefulSet" or "auto"
+    name: str | None
+    container: str | None = None
+
+
+def parse_workload(text: str) -> WorkloadRef:
+    """Parse `[NAMESPACE/]KIND/NAME[:CONTAINER]`, `auto` or `NAMESPACE/auto`."""
+    spec = text.strip()
+    parts = spec.split("/")
+    if parts[-1] == "auto" and len(parts) <= 2:
+        return WorkloadRef(parts[0] if len(parts) == 2 and parts[0] else None, "auto", None)
+    if len(parts) not in (2, 3) or not all(parts):
+        raise InputError(f"--workload {text!r}: expected {SYNTAX}")
+    namespace = parts[0] if len(parts) == 3 else None
+    kind_text, rest = parts[-2], parts[-1]
+    name, _, container = rest.partition(":")
+    kind = KINDS.get(kind_text.lower())
+    if kind is None:
+        raise InputError(f"--workload {text!r}: unknown kind {kind_text!r}; expected {SYNTAX}")
+    if not name or (":" in rest and not container):
+        raise InputError(f"--workload {text!r}: expected {SYNTAX}")
+    return WorkloadRef(namespace, kind, name, container or None)
+
+
+@dataclass(frozen=True)
+class WorkloadSource:
+    """A live Deployment/StatefulSet, read through the Kubernetes API."""
+
+    workload: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    timeout: float = 10.0
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def read(self) -> Settings:
+        from gccheck.sources.kubernetes.api import Kube
+
+        ref = parse_workload(self.workload)
+        kube = Kube.connect(self.kubeconfig, self.context, self.environ, self.timeout)
+        try:
+            namespace = ref.namespace or kube.namespace
+            obj = find_auto(kube, namespace) if ref.kind == "auto" else kube.get_workload(
+                ref.kind, namespace, ref.name or "")
+            return workload_settings(kube, obj, ref.container)
+        finally:
+            kube.close()
+
+
+class WorkloadLister(Protocol):
+    """Lists workloads by label (api.Kube)."""
+
+    def list_workloads(self, kind: str, namespace: str, selector: str,
+                       purpose: str) -> list[Mapping[str, Any]]: ...
+
+
+def find_auto(kube: WorkloadLister, namespace: str) -> Mapping[str, Any]:
+    """The one W&B app workload in the namespace, found by the charts' labels."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for kind in ("Deployment", "StatefulSet"):
+        for selector in AUTO_SELECTORS:
+            for item in kube.list_workloads(kind, namespace, selector, "--workload auto"):
+                found[f"{kind.lower()}/{neutralise(str(_meta(item).get('name')))}"] = item
+    if len(found) == 1:
+        return next(iter(found.values()))
+    namespace = neutralise(namespace)
+    if not found:
+        raise InputError(f"--workload auto: no W&B app workload in namespace {namespace} "
+                         "(looked for labels app.kubernetes.io/name=app, or =wandb with "
+                         "app.kubernetes.io/component=local); pass "
+                         f"--workload {namespace}/deployment/NAME")
+    raise InputError(f"--workload auto: several W&B app workloads in namespace {namespace} "
+                     f"({', '.join(sorted(found))}); pick one with --workload "
+                     f"{namespace}/KIND/NAME")
+
+
+# What the API returns is read defensively: a field of an unexpected type is treated as absent.
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return _map(obj.get("metadata"))
+
+
+def _containers(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    pod = _map(_map(_map(obj.get("spec")).get("template")).get("spec"))
+    return [c for c in _items(pod.get("containers")) if isinstance(c, Mapping)]
+
+
+def _image_repository(image: str) -> str:
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name.rsplit(":", 1)[0]
+    return name
+
+
+def pick_container(obj: Mapping[str, Any], wanted: str | None,
+                   label: str) -> tuple[Mapping[str, Any], str]:
+    """The container to read, and why it was picked (shown in the report)."""
+    containers = _containers(obj)
+    names = [neutralise(str(c.get("name")), 63) for c in containers]
+    if wanted is not None:
+        for c in containers:
+            if c.get("name") == wanted:
+                return c, "as asked"
+        raise InputError(f"{label} has no container {neutralise(repr(wanted))} (containers: "
+                         f"{', '.join(names) or 'none'})")
+    if len(containers) == 1:
+        return containers[0], "its only container"
+    for name in APP_CONTAINER_NAMES:
+        for c in containers:
+            if c.get("name") == name:
+                return c, "the W&B app container, by name; others: " + ", ".join(
+                    n for n in names if n != name)
+    for c in containers:
+        repo = _image_repository(str(c.get("image", "")))
+        if any(repo == image or repo.endswith("/" + image) for image in APP_IMAGES):
+            return c, f"the W&B app container, by image {neutralise(repo)}"
+    if not containers:
+        raise InputError(f"{label} has no containers")
+    raise InputError(f"{label} has containers {', '.join(names)} and none looks like the W&B "
+                     "app (named app or wandb, image wandb/local): pick one with "
+                     "--workload ...:CONTAINER")
+
+
+@dataclass(frozen=True)
+class KubectlFixes:
+    """Fixes for a live workload: kubectl commands, and a note when something manages it.
+
+    Every name is as shown (neutralised)."""
+
+    workload: str  # "deployment/wandb-app"
+    namespace: str
+    container: str
+    managed_note: str
+
+    def env(self) -> str:
+        return (f"kubectl set env {self.workload} -n {self.namespace} -c {self.container} "
+                f"{{name}}={{value}}{self.managed_note}")
+
+    def key(self, kind: str, name: str, key: str) -> str:
+        name, key = neutralise(name), neutralise(key)
+        restart = f"\nkubectl rollout restart {self.workload} -n {self.namespace}"
+        if kind == "ConfigMap":
+            return (f"kubectl patch configmap {name} -n {self.namespace} --type merge -p "
+                    f"'{{\"data\":{{\"{key}\":\"{{value}}\"}}}}'{restart}{self.managed_note}")
+        return (f"set key {key} of Secret {self.namespace}/{name} to {{value}} (kubectl edit "
+                f"secret {name} -n {self.namespace}){restart}{self.managed_note}")
+
+
+class NamespacedObjects(ObjectSource, Protocol):
+    """A provider of ConfigMaps and Secrets with a default namespace (api.Kube)."""
+
+    namespace: str
+
+
+def workload_settings(kube: NamespacedObjects, obj: Mapping[str, Any],
+                      wanted: str | None) -> Settings:
+    """The environment of the chosen container of a workload, with provenance."""
+    meta = _meta(obj)
+    kind = neutralise(str(obj.get("kind") or "Deployment"), 63)
+    namespace = str(meta.get("namespace") or kube.namespace)  # asked for: kept as it is
+    shown_namespace, name = neutralise(namespace), neutralise(str(meta.get("name")))
+    label = f"{kind} {shown_namespace}/{name}"
+    container, why = pick_container(obj, wanted, label)
+    cname = neutralise(str(container.get("name")), 63)
+    fixes = KubectlFixes(f"{kind.lower()}/{name}", shown_namespace, cname,
+                         _managed_note(meta, kind))
+    env = container_env(container, kube, namespace, f"{label} container {cname}", fixes)
+    values = dict(env.values)
+    endpoint = _rescue_bucket(values, env.partial)
+    unread = Unread(f"{label} container {cname}: envFrom",
+                    "; ".join(env.unread)) if env.unread else None
+    return Settings(description=f"{label} container {cname} ({why})", values=values,
+                    fix_missing=fixes.env(), secrets=env.secrets,
+                    storage=storage_settings(values, endpoint=endpoint), unread=unread)
+
+
+def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
+    labels = _map(meta.get("labels"))
+    annotations = _map(meta.get("annotations"))
+    owners = [o for o in _items(meta.get("ownerReferences")) if isinstance(o, Mapping)]
+    release = annotations.get("meta.helm.sh/release-name")
+    if release or labels.get("app.kubernetes.io/managed-by") == "Helm":
+        name = f" (release {neutralise(str(release))})" if release else ""
+        return (f"\n# this {kind} is managed by Helm{name}: the next upgrade undoes a manual "
+                "change; set the variable in the release's values too (operator-wandb: "
+                "global.extraEnv, or spec.values.global.extraEnv of the WeightsAndBiases "
+                "resource)")
+    if owners:
+        owner = owners[0]
+        return (f"\n# this {kind} is owned by {neutralise(str(owner.get('kind')), 63)} "
+                f"{neutralise(str(owner.get('name')))}: change "
+                "it there, or the change is undone")
+    return ""
+
+
+def _rescue_bucket(found: dict[str, Setting],
+                   partial: Mapping[str, tuple[str, str]]) -> Setting | None:
+    """BUCKET whose keys alone could not be read is still the bucket: use it without keys.
+
+    Returns the S3 endpoint the keys made the URL name (see chart_bucket.without_keys)."""
+    setting = found.get("BUCKET")
+    if "BUCKET" not in partial or setting is None:
+        return None
+    expanded, why = partial["BUCKET"]
+    url, endpoint = without_keys(expanded)
+    if UNKNOWN_MARK in url:
+        return None  # more than the keys is unknown
+    found["BUCKET"] = Setting("BUCKET", url, f"{setting.origin} (its keys cannot be read: {why}; "
+                              "left out, gccheck uses its own credentials)", fix=setting.fix)
+    if endpoint is None:
+        return None
+    return Setting(DERIVED_ENDPOINT, endpoint, f"{setting.origin}: derived by gccheck from the "
+                   f"bucket host (read {endpoint} as the S3 endpoint)")
