@@ -9,10 +9,10 @@ from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
 from gccheck.errors import InputError
 from gccheck.formats import get_format
-from gccheck.formats.text import verdict, verdict_reason
+from gccheck.formats.text import termination_line as _termination_line
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
+from gccheck.model import EXIT_FAIL, EXIT_READY, FailOn, Report
 from gccheck.output import emit, use_color
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -23,12 +23,8 @@ def load(matrix_path: str | None) -> Matrix:
 
 
 def termination_line(report: Report) -> str:
-    """The one-line verdict for a Kubernetes termination message (at most 4096 bytes), with
-    why the first failing (else unverified) requirement is so: `kubectl describe` may be all
-    an operator reads."""
-    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}"
-             f"{verdict_reason(t, report.strict)}" for t in report.targets]
-    return "; ".join(parts)[:4000]
+    """The one-line verdict for a Kubernetes termination message (formats/text.py)."""
+    return _termination_line(report)
 
 
 def quick_exit() -> None:
@@ -72,8 +68,8 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
             sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
-    code = report.exit_code(warn_only)
-    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+    return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",
+                                      warn_only=warn_only))
 
 
 def audit_summary(report: Report, output: str | None) -> str:
@@ -109,8 +105,8 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
          output)
     if not quiet:
         stderr(audit_summary(report, output), redactor)
-    code = report.exit_code(warn_only)
-    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+    return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",
+                                      warn_only=warn_only))
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:

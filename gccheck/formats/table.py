@@ -5,8 +5,14 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from gccheck.formats.text import heading, verdict
-from gccheck.model import Kind, Report, Status
+from gccheck.model import Kind, Report, Status, Verdict
 
+_TONES = {
+    Verdict.READY: "32;1",
+    Verdict.READY_WITH_ADVISORIES: "32;1",
+    Verdict.NOT_READY: "31;1",
+    Verdict.UNVERIFIED: "33;1",
+}
 _COLORS = {
     Status.PASS: "32",
     Status.FAIL: "31;1",
@@ -46,8 +52,7 @@ class Format:
                 for r in fixes:
                     body = (r.remediation or "").replace("\n", "\n      ")
                     lines.append(f"  {r.id}:\n      {body}")
-            code = target.exit_code(report.strict)
-            tone = "32;1" if code == 0 else ("31;1" if code == 1 else "33;1")
+            tone = _TONES[target.verdict(report.strict)]
             lines.append("\n" + _paint(verdict(target, report.strict), tone, color))
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks) + "\n"
