@@ -8,12 +8,12 @@ import sys
 from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
 from gccheck.errors import InputError
-from gccheck.formats import get_format
+from gccheck.formats import render
 from gccheck.formats.text import termination_line as _termination_line
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.model import EXIT_FAIL, EXIT_READY, FailOn, Report
-from gccheck.output import emit, use_color
+from gccheck.output import emit
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
@@ -58,8 +58,7 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
     prepared = prepare(spec, matrix, os.environ, redactor)
     report = run([prepared], matrix, concurrency=1, strict=strict)
     quick_exit()
-    emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
-         output)
+    emit(render(fmt, report, output), redactor, output)
     if termination_message:
         try:
             write_termination_message(termination_message,
@@ -101,8 +100,7 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
     finally:
         progress.close()
     quick_exit()
-    emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
-         output)
+    emit(render(fmt, report, output), redactor, output)
     if not quiet:
         stderr(audit_summary(report, output), redactor)
     return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",

@@ -11,7 +11,7 @@ def _cell(text: str) -> str:
 
 
 class Format:
-    def render(self, report: Report, color: bool = False) -> str:
+    def render(self, report: Report, color: bool = False, width: int | None = None) -> str:
         out = ["# gccheck: W&B artifact garbage collection readiness", ""]
         for target in report.targets:
             out += [f"## {_cell(heading(target))}", "",

@@ -68,7 +68,7 @@ def _statuses(out: list[str], report: Report, kind: Kind, label: str,
 
 
 class Format:
-    def render(self, report: Report, color: bool = False) -> str:
+    def render(self, report: Report, color: bool = False, width: int | None = None) -> str:
         out: list[str] = []
         _family(out, "gccheck_requirement_status", "W&B artifact GC requirement per deployment: "
                 "0 pass, 1 fail, 2 unknown (could not be verified), 3 not required.")

@@ -27,7 +27,7 @@ def _paint(text: str, code: str, color: bool) -> str:
 
 
 class Format:
-    def render(self, report: Report, color: bool = False) -> str:
+    def render(self, report: Report, color: bool = False, width: int | None = None) -> str:
         blocks = []
         for target in report.targets:
             lines = [_paint(heading(target), "1", color)]
