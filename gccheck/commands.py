@@ -8,7 +8,8 @@ import sys
 from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
 from gccheck.errors import InputError
-from gccheck.formats import render
+from gccheck.formats import render, terminal_width
+from gccheck.formats.matrix import render_matrix
 from gccheck.formats.text import termination_line as _termination_line
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
@@ -108,41 +109,7 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
-    import json
-
-    from tabulate import tabulate
-
-    matrix = load(matrix_path)
-    columns: list[str] = []
-    for req in matrix.requirements.values():
-        column = req.column or req.title
-        if column not in columns:
-            columns.append(column)
-    ssc = ", ".join(matrix.providers[p].title for p in sorted(matrix.ssc_providers))
-    if fmt == "json":
-        data = {
-            "hosting-types": {h.id: {"title": h.title, "requires": list(h.requires)}
-                              for h in matrix.hosting_types.values()},
-            "requirements": {r.id: {"title": r.title, "providers": sorted(r.providers)
-                                    if r.providers else None}
-                             for r in matrix.requirements.values()},
-            "secure-storage-connector": {"providers": sorted(matrix.ssc_providers)},
-        }
-        emit(json.dumps(data, indent=2) + "\n", redactor)
-        return 0
-    rows = []
-    for h in matrix.hosting_types.values():
-        cells = []
-        for column in columns:
-            ids = [r.id for r in matrix.requirements.values()
-                   if (r.column or r.title) == column and r.id in h.requires]
-            cells.append("required" if ids else "")
-        rows.append([f"{h.title} ({h.id})", *cells])
-    table = tabulate(rows, headers=["hosting type", *columns],
-                     tablefmt="github" if fmt == "markdown" else "simple")
-    emit(f"{table}\n\nSecure storage connector (SSC) offered on: {ssc}.\n"
-         "Azure takes blob soft delete where the other providers take bucket versioning.\n",
-         redactor)
+    emit(render_matrix(load(matrix_path), fmt, terminal_width(None)), redactor)
     return 0
 
 
