@@ -12,7 +12,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from gccheck.audit import prepare, run
-from gccheck.formats import render
+from gccheck.formats import render, terminal_width
+from gccheck.formats.layout import wrap
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.rules import RULES
@@ -44,7 +45,8 @@ def check_case(case: DemoCase, matrix: Matrix, redactor: Redactor) -> int:
     text = render("table", report, None)
     sys.stdout.write(redactor.redact(text))
     code = report.exit_code()
-    sys.stdout.write(f"  -> exit code {code}. {case.lesson}\n\n")
+    lesson = wrap(f"-> exit code {code}. {case.lesson}", terminal_width(None), "  ", "     ")
+    sys.stdout.write("\n".join(lesson) + "\n\n")
     return code
 
 

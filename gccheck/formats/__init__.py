@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import sys
+from typing import TextIO
 
 from gccheck.formats.interface import ReportFormat
 from gccheck.model import Report
@@ -43,14 +44,14 @@ def get_format(name: str) -> ReportFormat:
     return _Neutralised(formatter)
 
 
-def terminal_width(output: str | None) -> int | None:
-    """The width to fit when the text goes to a terminal (COLUMNS wins, as
-    `shutil.get_terminal_size` reads it); None for --output, a pipe or a file."""
+def terminal_width(output: str | None, stream: TextIO | None = None) -> int | None:
+    """The width to fit when the text goes to a terminal (`stream`, default stdout; COLUMNS
+    wins, as `shutil.get_terminal_size` reads it); None for --output, a pipe or a file."""
     if output and output != "-":
         return None
     try:
-        tty = sys.stdout.isatty()
-    except (AttributeError, ValueError):  # closed or replaced stdout
+        tty = (stream or sys.stdout).isatty()
+    except (AttributeError, ValueError):  # closed or replaced
         tty = False
     return shutil.get_terminal_size().columns if tty else None
 
