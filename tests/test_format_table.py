@@ -53,6 +53,16 @@ def test_every_line_fits_the_terminal_width(width: int) -> None:
     assert "did you mean" in text and "GORILLA_ARTIFACTS_GC_ENABLED" in text
 
 
+def test_any_terminal_from_32_columns_up_is_fitted() -> None:
+    from test_format_hostile import _hostile_report
+
+    for report in (_report(), _hostile_report()):
+        for width in range(32, 161):
+            text = get_format("table").render(report, color=True, width=width)
+            too_wide = [line for line in text.splitlines() if _width(line) > width]
+            assert too_wide == [], (width, too_wide[:3])
+
+
 def test_without_a_terminal_every_line_is_whole() -> None:
     text = get_format("table").render(_report())
     assert any(DID_YOU_MEAN in line for line in text.splitlines())

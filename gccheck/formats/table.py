@@ -41,7 +41,9 @@ def _grid(target: TargetReport, color: bool, width: int | None) -> str:
             for kind in (Kind.REQUIREMENT, Kind.ADVISORY)
             for r in target.results if r.kind is kind]
     texts = [(status.value, check, summary) for status, check, summary in rows]
-    natural = [max([len(h), *(len(row[i]) for row in texts)]) for i, h in enumerate(_HEADERS)]
+    # tabulate pads a header with two spaces: a column is never narrower than that.
+    natural = [max([len(h) + 2, *(len(row[i]) for row in texts)])
+               for i, h in enumerate(_HEADERS)]
     limits = fit_columns(natural, width, _SHARES)
     cells = [[_paint(status.value, _COLORS[status], color), check, summary]
              for status, check, summary in rows]
@@ -69,7 +71,7 @@ class Format:
             if fixes:
                 lines.append("\nFixes:")
                 for r in fixes:
-                    lines.append(f"  {r.id}:")
+                    lines.extend(wrap(f"{r.id}:", width, "  ", "    "))
                     for fix_line in (r.remediation or "").split("\n"):
                         lines.extend(wrap_fix(fix_line, width, "      "))
             tone = _TONES[target.verdict(report.strict)]
