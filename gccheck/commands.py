@@ -8,12 +8,13 @@ import sys
 from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
 from gccheck.errors import InputError
-from gccheck.formats import get_format
-from gccheck.formats.text import verdict, verdict_reason
+from gccheck.formats import render, terminal_width
+from gccheck.formats.matrix import render_matrix
+from gccheck.formats.text import termination_line as _termination_line
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
-from gccheck.output import emit, use_color
+from gccheck.model import EXIT_FAIL, EXIT_READY, FailOn, Report
+from gccheck.output import emit
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
@@ -23,12 +24,8 @@ def load(matrix_path: str | None) -> Matrix:
 
 
 def termination_line(report: Report) -> str:
-    """The one-line verdict for a Kubernetes termination message (at most 4096 bytes), with
-    why the first failing (else unverified) requirement is so: `kubectl describe` may be all
-    an operator reads."""
-    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, report.strict)}"
-             f"{verdict_reason(t, report.strict)}" for t in report.targets]
-    return "; ".join(parts)[:4000]
+    """The one-line verdict for a Kubernetes termination message (formats/text.py)."""
+    return _termination_line(report)
 
 
 def quick_exit() -> None:
@@ -62,8 +59,7 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
     prepared = prepare(spec, matrix, os.environ, redactor)
     report = run([prepared], matrix, concurrency=1, strict=strict)
     quick_exit()
-    emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
-         output)
+    emit(render(fmt, report, output), redactor, output)
     if termination_message:
         try:
             write_termination_message(termination_message,
@@ -72,8 +68,8 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
             sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
-    code = report.exit_code(warn_only)
-    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+    return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",
+                                      warn_only=warn_only))
 
 
 def audit_summary(report: Report, output: str | None) -> str:
@@ -105,50 +101,15 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
     finally:
         progress.close()
     quick_exit()
-    emit(get_format(fmt).render(report, color=fmt == "table" and use_color(output)), redactor,
-         output)
+    emit(render(fmt, report, output), redactor, output)
     if not quiet:
         stderr(audit_summary(report, output), redactor)
-    code = report.exit_code(warn_only)
-    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+    return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",
+                                      warn_only=warn_only))
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
-    import json
-
-    from tabulate import tabulate
-
-    matrix = load(matrix_path)
-    columns: list[str] = []
-    for req in matrix.requirements.values():
-        column = req.column or req.title
-        if column not in columns:
-            columns.append(column)
-    ssc = ", ".join(matrix.providers[p].title for p in sorted(matrix.ssc_providers))
-    if fmt == "json":
-        data = {
-            "hosting-types": {h.id: {"title": h.title, "requires": list(h.requires)}
-                              for h in matrix.hosting_types.values()},
-            "requirements": {r.id: {"title": r.title, "providers": sorted(r.providers)
-                                    if r.providers else None}
-                             for r in matrix.requirements.values()},
-            "secure-storage-connector": {"providers": sorted(matrix.ssc_providers)},
-        }
-        emit(json.dumps(data, indent=2) + "\n", redactor)
-        return 0
-    rows = []
-    for h in matrix.hosting_types.values():
-        cells = []
-        for column in columns:
-            ids = [r.id for r in matrix.requirements.values()
-                   if (r.column or r.title) == column and r.id in h.requires]
-            cells.append("required" if ids else "")
-        rows.append([f"{h.title} ({h.id})", *cells])
-    table = tabulate(rows, headers=["hosting type", *columns],
-                     tablefmt="github" if fmt == "markdown" else "simple")
-    emit(f"{table}\n\nSecure storage connector (SSC) offered on: {ssc}.\n"
-         "Azure takes blob soft delete where the other providers take bucket versioning.\n",
-         redactor)
+    emit(render_matrix(load(matrix_path), fmt, terminal_width(None)), redactor)
     return 0
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from gccheck.neutral import neutralise
 
 
 class Status(str, enum.Enum):
@@ -45,6 +48,70 @@ EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 
 
+class Verdict(str, enum.Enum):
+    """What one deployment comes to. Judged once (`TargetReport.judge`) and read by every
+    format, the exit code, the termination message, the progress bar and the demo.
+
+    The four verdicts partition a fleet: a deployment that is ready but has an advisory that
+    warns is READY_WITH_ADVISORIES, not also READY.
+    """
+
+    READY = "ready"
+    READY_WITH_ADVISORIES = "ready-with-advisories"
+    NOT_READY = "not-ready"
+    UNVERIFIED = "unverified"
+
+    @property
+    def ready(self) -> bool:
+        """True for both kinds of ready: nothing required fails or is unknown."""
+        return self in (Verdict.READY, Verdict.READY_WITH_ADVISORIES)
+
+    @property
+    def exit_code(self) -> int:
+        """0 ready (with or without advisories), 1 not ready, 3 unverified."""
+        return _EXIT_CODES[self]
+
+    @property
+    def words(self) -> str:
+        """'ready', 'ready with advisories', 'not ready' or 'unverified'."""
+        return self.value.replace("-", " ")
+
+
+_EXIT_CODES = {Verdict.READY: EXIT_READY, Verdict.READY_WITH_ADVISORIES: EXIT_READY,
+               Verdict.NOT_READY: EXIT_FAIL, Verdict.UNVERIFIED: EXIT_UNKNOWN}
+# Worst first: the fleet's verdict is the worst of its deployments'.
+_SEVERITY = (Verdict.NOT_READY, Verdict.UNVERIFIED, Verdict.READY_WITH_ADVISORIES,
+             Verdict.READY)
+
+
+class FailOn(str, enum.Enum):
+    """What makes the exit code non-zero (--fail-on; --warn-only is NEVER)."""
+
+    UNKNOWN = "unknown"  # 1 for a failure, 3 for an unverified requirement
+    FAIL = "fail"  # only failures
+    NEVER = "never"  # always 0: the report still says what is wrong
+
+    @classmethod
+    def of(cls, fail_on: str = "unknown", *, warn_only: bool = False) -> FailOn:
+        """The policy the command line asked for: --warn-only wins (cli refuses both)."""
+        return cls.NEVER if warn_only else cls(fail_on)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A deployment's verdict and the results it is made of."""
+
+    verdict: Verdict
+    failing: tuple[Result, ...]  # required items that fail; under --strict also warned ones
+    unknown: tuple[Result, ...]  # required items that could not be verified
+    warned: tuple[Result, ...]  # advisories that warn
+
+    @property
+    def named(self) -> tuple[Result, ...]:
+        """The items the verdict names: the failing ones, else the unknown ones."""
+        return self.failing or self.unknown
+
+
 @dataclass(frozen=True)
 class TargetReport:
     """Every verdict for one deployment."""
@@ -56,22 +123,84 @@ class TargetReport:
     results: tuple[Result, ...]
     notes: tuple[str, ...] = ()
 
+    def judge(self, strict: bool = False) -> Judgement:
+        """The one place a deployment's verdict is decided: a failing requirement makes it
+        not ready, else an unknown one unverified; under strict an advisory that warns fails."""
+        required = [r for r in self.results if r.kind is Kind.REQUIREMENT]
+        failing = tuple(r for r in required if r.status is Status.FAIL)
+        unknown = tuple(r for r in required if r.status is Status.UNKNOWN)
+        warned = tuple(r for r in self.results if r.status is Status.WARN)
+        if strict:
+            failing += warned
+        if failing:
+            verdict = Verdict.NOT_READY
+        elif unknown:
+            verdict = Verdict.UNVERIFIED
+        elif warned:
+            verdict = Verdict.READY_WITH_ADVISORIES
+        else:
+            verdict = Verdict.READY
+        return Judgement(verdict, failing, unknown, warned)
+
+    def verdict(self, strict: bool = False) -> Verdict:
+        return self.judge(strict).verdict
+
     def exit_code(self, strict: bool = False) -> int:
         """0 ready, 1 a requirement fails (or, with strict, an advisory warns), 3 unknown."""
-        required = [r for r in self.results if r.kind is Kind.REQUIREMENT]
-        if any(r.status is Status.FAIL for r in required):
-            return EXIT_FAIL
-        if strict and any(r.status is Status.WARN for r in self.results):
-            return EXIT_FAIL
-        if any(r.status is Status.UNKNOWN for r in required):
-            return EXIT_UNKNOWN
-        return EXIT_READY
+        return self.verdict(strict).exit_code
 
     def ready(self, strict: bool = False) -> bool:
-        return self.exit_code(strict) == EXIT_READY
+        return self.verdict(strict).ready
 
 
-_SEVERITY = {EXIT_READY: 0, EXIT_UNKNOWN: 1, EXIT_FAIL: 2}
+@dataclass(frozen=True)
+class Tally:
+    """How many deployments got each verdict. The four counts add up to `total`."""
+
+    ready: int = 0  # ready with no advisory warning
+    ready_with_advisories: int = 0
+    not_ready: int = 0
+    unverified: int = 0
+
+    @classmethod
+    def of(cls, verdicts: Iterable[Verdict]) -> Tally:
+        tally = cls()
+        for verdict in verdicts:
+            tally = tally.plus(verdict)
+        return tally
+
+    def plus(self, verdict: Verdict) -> Tally:
+        """This tally with one more deployment (the progress bar counts as they finish)."""
+        field_name = verdict.value.replace("-", "_")
+        return replace(self, **{field_name: getattr(self, field_name) + 1})
+
+    def __getitem__(self, verdict: Verdict) -> int:
+        count: int = getattr(self, verdict.value.replace("-", "_"))
+        return count
+
+    @property
+    def total(self) -> int:
+        return self.ready + self.ready_with_advisories + self.not_ready + self.unverified
+
+    @property
+    def all_ready(self) -> int:
+        """Ready deployments, with or without advisories."""
+        return self.ready + self.ready_with_advisories
+
+    @property
+    def worst(self) -> Verdict:
+        """The fleet's verdict: not ready beats unverified beats ready (an empty fleet is
+        ready)."""
+        return next((v for v in _SEVERITY if self[v]), Verdict.READY)
+
+    def exit_code(self, fail_on: FailOn = FailOn.UNKNOWN) -> int:
+        """The exit policy, in one place: the worst verdict's code, as --fail-on allows."""
+        if fail_on is FailOn.NEVER:
+            return EXIT_READY
+        code = self.worst.exit_code
+        if fail_on is FailOn.FAIL and code == EXIT_UNKNOWN:
+            return EXIT_READY
+        return code
 
 
 @dataclass(frozen=True)
@@ -83,15 +212,61 @@ class Report:
     strict: bool = False
     generated_at: float = 0.0  # Unix time
 
+    def judgements(self) -> tuple[Judgement, ...]:
+        """Each target's judgement (in target order), under this report's --strict."""
+        return tuple(t.judge(self.strict) for t in self.targets)
+
+    def verdicts(self) -> tuple[Verdict, ...]:
+        return tuple(j.verdict for j in self.judgements())
+
+    def tally(self) -> Tally:
+        """How many deployments are ready, ready with advisories, not ready, unverified."""
+        return Tally.of(self.verdicts())
+
     @property
     def ready(self) -> bool:
-        return all(t.ready(self.strict) for t in self.targets)
+        return all(v.ready for v in self.verdicts())
 
-    def exit_code(self, warn_only: bool = False) -> int:
-        """The worst target's code: fail beats unknown beats ready."""
-        codes = [t.exit_code(self.strict) for t in self.targets] or [EXIT_READY]
-        worst = max(codes, key=_SEVERITY.__getitem__)
-        return EXIT_READY if warn_only else worst
+    def exit_code(self, fail_on: FailOn = FailOn.UNKNOWN) -> int:
+        """The worst target's code: fail beats unknown beats ready, as --fail-on allows."""
+        return self.tally().exit_code(fail_on)
+
+    def neutralised(self) -> Report:
+        """This report with every text in it shown safely (`gccheck.neutral.neutralise`):
+        control characters and undecodable bytes escaped, lengths capped. Every format
+        renders this, never the report as the engine built it."""
+        return replace(self, version=neutralise(self.version),
+                       targets=tuple(_neutral_target(t) for t in self.targets))
+
+
+# Per field, far above what gccheck itself writes, so text neutralised where it entered
+# (at neutral.DEFAULT_LIMIT, then quoted in a sentence) is never cut a second time.
+_FIELD_LIMIT = 2048
+_FIX_LIMIT = 8192
+_LINE_BREAKS = re.compile(r"[\r\n\t]+")
+
+
+def _one_line(text: str) -> str:
+    # A line break inside a one-line field is only a space (a server's message over lines).
+    return neutralise(_LINE_BREAKS.sub(" ", text), _FIELD_LIMIT)
+
+
+def _neutral_result(result: Result) -> Result:
+    return replace(
+        result, id=_one_line(result.id), summary=_one_line(result.summary),
+        detail=_one_line(result.detail),
+        source=None if result.source is None else _one_line(result.source),
+        remediation=None if result.remediation is None
+        else neutralise(result.remediation, _FIX_LIMIT, multiline=True))
+
+
+def _neutral_target(target: TargetReport) -> TargetReport:
+    return replace(
+        target, name=_one_line(target.name), hosting=_one_line(target.hosting),
+        provider=None if target.provider is None else _one_line(target.provider),
+        bucket=None if target.bucket is None else _one_line(target.bucket),
+        notes=tuple(_one_line(n) for n in target.notes),
+        results=tuple(_neutral_result(r) for r in target.results))
 
 
 # ---- Settings: what the deployment is told (sources produce these) -------------------------

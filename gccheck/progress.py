@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
-from gccheck.model import EXIT_FAIL, EXIT_UNKNOWN, TargetReport
+from gccheck.model import Tally, TargetReport
 
 
 class Progress(Protocol):
@@ -45,15 +45,24 @@ class ProgressBar:
         self.strict = strict
         self.interval = interval
         self.clock = clock
-        self.done = self.failing = self.unknown = 0
+        self.tally = Tally()
         self._drawn_at: float | None = None
         self._width = 0
 
+    @property
+    def done(self) -> int:
+        return self.tally.total
+
+    @property
+    def failing(self) -> int:
+        return self.tally.not_ready
+
+    @property
+    def unknown(self) -> int:
+        return self.tally.unverified
+
     def advance(self, report: TargetReport) -> None:
-        self.done += 1
-        code = report.exit_code(self.strict)
-        self.failing += code == EXIT_FAIL
-        self.unknown += code == EXIT_UNKNOWN
+        self.tally = self.tally.plus(report.verdict(self.strict))
         now = self.clock()
         if (self._drawn_at is None or now - self._drawn_at >= self.interval
                 or self.done == self.total):

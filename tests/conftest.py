@@ -115,8 +115,8 @@ def run_gccheck(*args: str, env: Mapping[str, str] | None = None, cwd: str | Pat
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def run_on_a_tty(*args: str, stream: str, env: Mapping[str, str] | None = None
-                 ) -> tuple[int, str, str]:
+def run_on_a_tty(*args: str, stream: str, env: Mapping[str, str] | None = None,
+                 cwd: str | Path | None = None) -> tuple[int, str, str]:
     """Run the CLI with `stream` ("stdout" or "stderr") on a pseudo-terminal, the other a
     pipe; returns (exit code, stdout, stderr)."""
     import pty
@@ -128,7 +128,8 @@ def run_on_a_tty(*args: str, stream: str, env: Mapping[str, str] | None = None
     proc = subprocess.Popen([sys.executable, "-m", "gccheck", *args],
                             stdout=slave if stream == "stdout" else other,
                             stderr=slave if stream == "stderr" else other,
-                            env=dict(env) if env is not None else clean_env(), cwd=REPO)
+                            env=dict(env) if env is not None else clean_env(),
+                            cwd=REPO if cwd is None else cwd)
     os.close(slave)
     chunks: list[bytes] = []
     deadline = time.monotonic() + 60

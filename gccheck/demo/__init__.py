@@ -12,10 +12,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from gccheck.audit import prepare, run
-from gccheck.formats import get_format
+from gccheck.formats import render, terminal_width
+from gccheck.formats.layout import wrap
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
-from gccheck.output import use_color
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
@@ -42,10 +42,11 @@ def _say(text: str) -> None:
 def check_case(case: DemoCase, matrix: Matrix, redactor: Redactor) -> int:
     prepared = prepare(case.spec, matrix, {}, redactor)
     report = run([prepared], matrix, concurrency=1)
-    text = get_format("table").render(report, color=use_color(None))
+    text = render("table", report, None)
     sys.stdout.write(redactor.redact(text))
     code = report.exit_code()
-    sys.stdout.write(f"  -> exit code {code}. {case.lesson}\n\n")
+    lesson = wrap(f"-> exit code {code}. {case.lesson}", terminal_width(None), "  ", "     ")
+    sys.stdout.write("\n".join(lesson) + "\n\n")
     return code
 
 

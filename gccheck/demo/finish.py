@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from gccheck.audit import audit
 from gccheck.errors import InputError
-from gccheck.formats import get_format
+from gccheck.formats import get_format, terminal_width
+from gccheck.formats.layout import wrap
+from gccheck.formats.text import tally_words
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix
 from gccheck.output import emit
@@ -44,8 +46,7 @@ def run(cases: Sequence[DemoCase], matrix: Matrix, redactor: Redactor,
     except InputError:
         where = Path(tempfile.gettempdir()) / REPORT_NAME
         emit(html, redactor, str(where))
-    codes = [t.exit_code() for t in report.targets]
-    _say(f"   {len(codes)} deployments: {codes.count(0)} ready, {codes.count(1)} not ready, "
-         f"{codes.count(3)} unverified (exit code {report.exit_code()}).")
+    summary = f"{tally_words(report.tally())} (exit code {report.exit_code()})."
+    _say("\n".join(wrap(summary, terminal_width(None, sys.stderr), "   ", "  ")))
     _say(f"   HTML report: {where}\n   Open it in a browser: file://{where}\n")
     return where

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from html import escape
 
-from gccheck.formats.text import verdict
-from gccheck.model import EXIT_FAIL, EXIT_READY, Kind, Report, Result, Status, TargetReport
+from gccheck.formats import text
+from gccheck.model import Kind, Report, Result, Status, TargetReport, Verdict
 
 # 's3://***:***@host/bucket' -> 's3://host/bucket' (what the grid has room for).
 _MASKED_KEYS = re.compile(r"://\*\*\*(?::\*\*\*)?@")
@@ -50,12 +50,12 @@ code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-s
 .count.ready{color:var(--pass);background:var(--pass-bg)}
 .count.not-ready{color:var(--fail);background:var(--fail-bg)}
 .count.unverified{color:var(--unknown);background:var(--unknown-bg)}
-.count.advisories{color:var(--warn);background:var(--warn-bg)}
+.count.ready-with-advisories{color:var(--warn);background:var(--warn-bg)}
 .bar{display:flex;height:12px;border-radius:6px;overflow:hidden;background:var(--na-bg);
 margin:0 0 28px;max-width:960px}
 .bar span{display:block;height:100%}
 .bar .ready{background:var(--pass)}.bar .not-ready{background:var(--fail)}
-.bar .unverified{background:var(--unknown)}
+.bar .unverified{background:var(--unknown)}.bar .ready-with-advisories{background:var(--warn)}
 .wrap{overflow-x:auto;border:1px solid var(--line);border-radius:8px;margin-bottom:32px}
 table{border-collapse:separate;border-spacing:0;width:100%}
 th,td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
@@ -78,11 +78,13 @@ td.cell.unknown{color:var(--unknown);background:var(--unknown-bg)}
 td.cell.warn{color:var(--warn);background:var(--warn-bg)}
 td.cell.not-required,td.cell.none{color:var(--na);font-weight:400;font-size:12px}
 td.verdict{font-weight:600;white-space:nowrap;vertical-align:middle}
-.v-0{color:var(--pass)}.v-1{color:var(--fail)}.v-3{color:var(--unknown)}
+.v-ready{color:var(--pass)}.v-ready-with-advisories{color:var(--warn)}
+.v-not-ready{color:var(--fail)}.v-unverified{color:var(--unknown)}
 .target{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:8px;
 padding:14px 18px;margin:0 0 14px}
-.target.t-1{border-left-color:var(--fail)}.target.t-3{border-left-color:var(--unknown)}
-.target.t-0{border-left-color:var(--warn)}
+.target.t-not-ready{border-left-color:var(--fail)}
+.target.t-unverified{border-left-color:var(--unknown)}
+.target.t-ready,.target.t-ready-with-advisories{border-left-color:var(--warn)}
 .target .verdict{font-weight:600;margin:4px 0}
 .target .where{color:var(--muted);margin:0 0 10px;font-size:12.5px}
 .item{margin:10px 0 0;padding:0}
@@ -125,21 +127,17 @@ def _cell(result: Result | None, check_id: str, first_advisory: bool) -> str:
             f'title="{_e(tip)}">{_MARKS[result.status]} {_WORDS[result.status]}</td>')
 
 
-def _verdict_word(code: int) -> str:
-    return {EXIT_READY: "ready", EXIT_FAIL: "not ready"}.get(code, "unverified")
-
-
 def _needs_attention(target: TargetReport) -> bool:
     return any(r.status in (Status.FAIL, Status.UNKNOWN, Status.WARN) for r in target.results)
 
 
 def _details(index: int, target: TargetReport, strict: bool) -> str:
-    code = target.exit_code(strict)
+    tone = target.verdict(strict).value
     where = f"{target.hosting} · " + (f"{target.bucket} ({target.provider})" if target.bucket
                                       else "no bucket")
-    out = [f'<section class="target t-{code}" id="d-{index}" data-deployment="{_e(target.name)}">',
+    out = [f'<section class="target t-{tone}" id="d-{index}" data-deployment="{_e(target.name)}">',
            f"<h2>{_e(target.name)}</h2>",
-           f'<p class="verdict v-{code}">{_e(verdict(target, strict))}</p>',
+           f'<p class="verdict v-{tone}">{_e(text.verdict(target, strict))}</p>',
            f'<p class="where">{_e(where)}</p>']
     order = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WARN: 2}
     items = sorted((r for r in target.results if r.status in order),
@@ -163,14 +161,11 @@ def _details(index: int, target: TargetReport, strict: bool) -> str:
 
 
 class Format:
-    def render(self, report: Report, color: bool = False) -> str:
+    def render(self, report: Report, color: bool = False, width: int | None = None) -> str:
         requirements = _columns(report, Kind.REQUIREMENT)
         advisories = _columns(report, Kind.ADVISORY)
-        codes = [t.exit_code(report.strict) for t in report.targets]
-        counts = {"ready": codes.count(EXIT_READY), "not-ready": codes.count(EXIT_FAIL),
-                  "unverified": len(codes) - codes.count(EXIT_READY) - codes.count(EXIT_FAIL)}
-        warned = sum(1 for t, c in zip(report.targets, codes, strict=True)
-                     if c == EXIT_READY and any(r.status is Status.WARN for r in t.results))
+        verdicts = report.verdicts()
+        tally = report.tally()
         when = (dt.datetime.fromtimestamp(report.generated_at, dt.timezone.utc)
                 .strftime("%Y-%m-%d %H:%M UTC") if report.generated_at else "")
         total = len(report.targets)
@@ -186,19 +181,17 @@ class Format:
                + (f" · {_e(when)}" if when else "") + f" · gccheck {_e(report.version)}"
                + (" · strict: advisories that warn count as failures" if report.strict else "")
                + "</p></header>"]
-        labels = {"ready": "ready", "not-ready": "not ready", "unverified": "unverified"}
+        # The counts partition the fleet (they add up to the total); "ready with advisories"
+        # is shown only when there is one.
+        shown = [v for v in Verdict if v is not Verdict.READY_WITH_ADVISORIES or tally[v]]
         out.append('<div class="summary" id="summary">')
-        for key, label in labels.items():
-            out.append(f'<span class="count {key}" data-count="{key}">{counts[key]} {label}</span>')
-        if warned:
-            out.append(f'<span class="count advisories" data-count="advisories">{warned} ready '
-                       "with advisories</span>")
+        out.extend(f'<span class="count {v.value}" data-count="{v.value}">{tally[v]} {v.words}'
+                   "</span>" for v in shown)
         out.append("</div>")
-        aria = ", ".join(f"{counts[k]} {v}" for k, v in labels.items())
+        aria = ", ".join(f"{tally[v]} {v.words}" for v in shown)
         out.append(f'<div class="bar" role="img" aria-label="{_e(aria)}">')
-        for key in labels:
-            if counts[key]:
-                out.append(f'<span class="{key}" style="flex-grow:{counts[key]}"></span>')
+        out.extend(f'<span class="{v.value}" style="flex-grow:{tally[v]}"></span>'
+                   for v in shown if tally[v])
         out.append("</div>")
 
         out.append('<div class="wrap"><table class="grid" id="grid"><thead>'
@@ -213,7 +206,7 @@ class Format:
                    f'data-check="{_e(c)}" title="advisory">{_e(c)}</th>'
                    for i, c in enumerate(advisories))
         out.append("</tr></thead><tbody>")
-        for index, (target, code) in enumerate(zip(report.targets, codes, strict=True)):
+        for index, (target, verdict) in enumerate(zip(report.targets, verdicts, strict=True)):
             by_id = {r.id: r for r in target.results}
             name = _e(target.name)
             link = f'<a href="#d-{index}">{name}</a>' if _needs_attention(target) else name
@@ -221,9 +214,9 @@ class Format:
                                          else " · no bucket"))
             # The narrow column shows host and bucket; the masked keys stay in the tooltip.
             short = _MASKED_KEYS.sub("://", where)
-            row = [f'<tr data-deployment="{name}" data-verdict="{_verdict_word(code)}">'
+            row = [f'<tr data-deployment="{name}" data-verdict="{verdict.words}">'
                    f'<th scope="row">{link}<span class="sub" title="{where}">{short}</span></th>'
-                   f'<td class="verdict v-{code}">{_verdict_word(code)}</td>']
+                   f'<td class="verdict v-{verdict.value}">{verdict.words}</td>']
             row.extend(_cell(by_id.get(c), c, False) for c in requirements)
             row.extend(_cell(by_id.get(c), c, i == 0) for i, c in enumerate(advisories))
             row.append("</tr>")

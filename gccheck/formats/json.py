@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gccheck.model import Report, Result, TargetReport
+from gccheck.model import Report, Result, TargetReport, Verdict
 
 SCHEMA = 1
 
@@ -22,27 +22,29 @@ def result_dict(result: Result) -> dict[str, Any]:
     }
 
 
-def target_dict(target: TargetReport, strict: bool) -> dict[str, Any]:
+def target_dict(target: TargetReport, verdict: Verdict) -> dict[str, Any]:
     return {
         "name": target.name,
         "hosting": target.hosting,
         "provider": target.provider,
         "bucket": target.bucket,
-        "ready": target.ready(strict),
+        "ready": verdict.ready,
+        "verdict": verdict.value,
         "notes": list(target.notes),
         "results": [result_dict(r) for r in target.results],
     }
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    verdicts = report.verdicts()
     return {
         "schema": SCHEMA,
         "gccheck": report.version,
-        "ready": report.ready,
-        "targets": [target_dict(t, report.strict) for t in report.targets],
+        "ready": all(v.ready for v in verdicts),
+        "targets": [target_dict(t, v) for t, v in zip(report.targets, verdicts, strict=True)],
     }
 
 
 class Format:
-    def render(self, report: Report, color: bool = False) -> str:
+    def render(self, report: Report, color: bool = False, width: int | None = None) -> str:
         return json.dumps(report_dict(report), indent=2) + "\n"

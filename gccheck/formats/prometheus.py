@@ -68,7 +68,7 @@ def _statuses(out: list[str], report: Report, kind: Kind, label: str,
 
 
 class Format:
-    def render(self, report: Report, color: bool = False) -> str:
+    def render(self, report: Report, color: bool = False, width: int | None = None) -> str:
         out: list[str] = []
         _family(out, "gccheck_requirement_status", "W&B artifact GC requirement per deployment: "
                 "0 pass, 1 fail, 2 unknown (could not be verified), 3 not required.")
@@ -78,9 +78,9 @@ class Format:
         _statuses(out, report, Kind.ADVISORY, "advisory", ADVISORY_VALUES)
         _family(out, "gccheck_deployment_ready", "1 when every GC requirement of the "
                 "deployment passes, else 0.")
-        for t in report.targets:
+        for t, verdict in zip(report.targets, report.verdicts(), strict=True):
             out.append("gccheck_deployment_ready" + _labels(deployment=t.name, hosting=t.hosting)
-                       + f" {1 if t.ready(report.strict) else 0}")
+                       + f" {1 if verdict.ready else 0}")
         _family(out, "gccheck_audit_timestamp_seconds", "When the gccheck audit ran, in Unix "
                 "time.")
         out.append(f"gccheck_audit_timestamp_seconds {report.generated_at:.3f}")

@@ -1,8 +1,8 @@
-"""Words shared by the human-readable formats."""
+"""Words shared by the human-readable formats: headings, verdict lines, the termination line."""
 
 from __future__ import annotations
 
-from gccheck.model import Kind, Result, Status, TargetReport
+from gccheck.model import Report, Status, Tally, TargetReport, Verdict
 
 ICONS = {
     Status.PASS: "✅",
@@ -13,22 +13,9 @@ ICONS = {
 }
 
 
-def _judged(target: TargetReport, strict: bool) -> tuple[list[Result], list[Result],
-                                                         list[Result]]:
-    """(failing, unknown, warned): what the verdict is made of; under strict, warned fail."""
-    required = [r for r in target.results if r.kind is Kind.REQUIREMENT]
-    failing = [r for r in required if r.status is Status.FAIL]
-    unknown = [r for r in required if r.status is Status.UNKNOWN]
-    warned = [r for r in target.results if r.status is Status.WARN]
-    if strict:
-        failing += warned
-    return failing, unknown, warned
-
-
 def verdict_reason(target: TargetReport, strict: bool) -> str:
     """': <summary>' of the first item the verdict names ('' when it is ready)."""
-    failing, unknown, _ = _judged(target, strict)
-    named = failing or unknown
+    named = target.judge(strict).named
     if not named:
         return ""
     # The verdict names the ids; the first one's is repeated only when there are more.
@@ -38,17 +25,34 @@ def verdict_reason(target: TargetReport, strict: bool) -> str:
 
 def verdict(target: TargetReport, strict: bool) -> str:
     """One line: READY / NOT READY / UNVERIFIED, and which items make it so."""
-    failing_results, unknown_results, warned_results = _judged(target, strict)
-    failing = [r.id for r in failing_results]
-    unknown = [r.id for r in unknown_results]
-    warned = [r.id for r in warned_results]
-    if failing:
+    judged = target.judge(strict)
+    if judged.verdict is Verdict.NOT_READY:
+        failing = [r.id for r in judged.failing]
         return f"NOT READY: {', '.join(failing)} " + ("fails" if len(failing) == 1 else "fail")
-    if unknown:
-        return f"UNVERIFIED: could not check {', '.join(unknown)}"
-    if warned:
-        return f"READY, with advisories: {', '.join(warned)}"
+    if judged.verdict is Verdict.UNVERIFIED:
+        return f"UNVERIFIED: could not check {', '.join(r.id for r in judged.unknown)}"
+    if judged.verdict is Verdict.READY_WITH_ADVISORIES:
+        return f"READY, with advisories: {', '.join(r.id for r in judged.warned)}"
     return "READY: garbage collection requirements are met"
+
+
+def tally_words(tally: Tally) -> str:
+    """'13 deployments: 4 ready, 4 ready with advisories, 5 not ready, 0 unverified'; the
+    advisory count only when there is one, so the numbers always add up to the total."""
+    parts = [f"{tally[v]} {v.words}" for v in Verdict
+             if v is not Verdict.READY_WITH_ADVISORIES or tally[v]]
+    total = tally.total
+    return f"{total} deployment{'s' if total != 1 else ''}: {', '.join(parts)}"
+
+
+def termination_line(report: Report) -> str:
+    """The one-line verdict for a Kubernetes termination message (at most 4096 bytes), with
+    why the first failing (else unverified) requirement is so: `kubectl describe` may be all
+    an operator reads."""
+    safe = report.neutralised()
+    parts = [f"gccheck {t.name} ({t.hosting}): {verdict(t, safe.strict)}"
+             f"{verdict_reason(t, safe.strict)}" for t in safe.targets]
+    return "; ".join(parts)[:4000]
 
 
 def heading(target: TargetReport) -> str:
