@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from gccheck import __version__
 from gccheck.bucket_url import BucketLocation, parse_bucket_url, validate_endpoint_url
-from gccheck.concurrency import DaemonPool
+from gccheck.concurrency import DaemonPool, leave_interrupts_to_the_main_thread
 from gccheck.debuglog import debug
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
@@ -314,6 +314,7 @@ class _Workers:
             self.todo.put(None)
 
     def _work(self) -> None:
+        leave_interrupts_to_the_main_thread()
         while True:
             index = self.todo.get()
             if index is None:
