@@ -66,6 +66,7 @@ import click
 from click.core import ParameterSource
 
 from gccheck import __version__
+from gccheck.debuglog import route_warnings
 from gccheck.errors import InputError
 from gccheck.formats import AUDIT_FORMATS, CHECK_FORMATS
 from gccheck.masking import Redactor
@@ -360,6 +361,16 @@ def _run(argv: list[str] | None) -> int:
         # systems): '·' and the status marks become '?' rather than an internal error.
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="replace")
+    # An SDK's warning can quote a server's answer (escapes, echoed keys): masked and
+    # neutralised like everything else gccheck prints.
+    restore_warnings = route_warnings(state.redactor)
+    try:
+        return _dispatch(state, args)
+    finally:
+        restore_warnings()
+
+
+def _dispatch(state: RunState, args: list[str]) -> int:
     try:
         code = cli.main(args=args, prog_name="gccheck", standalone_mode=False, obj=state)
     except click.exceptions.NoArgsIsHelpError as exc:
