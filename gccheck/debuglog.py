@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +33,7 @@ def debug(name: str, message: str, *args: Any, exc_info: bool = False) -> None:
 def configure(redactor: Redactor) -> None:
     """Send debug logs to stderr, every line through the run's redactor."""
     import logging
+    import traceback
 
     global _enabled
     _enabled = True
