@@ -54,7 +54,9 @@ def _cannot_write(target: Path, exc: OSError | str) -> InputError:
 
 def _temporary(target: Path, folder: Path) -> tuple[int, str]:
     """mkstemp, with the name recorded before an interrupt can come between the two."""
-    main = threading.current_thread() is threading.main_thread()
+    # Signal handlers run on the main thread only; Windows has no signal masks.
+    main = (threading.current_thread() is threading.main_thread()
+            and hasattr(signal, "pthread_sigmask"))
     if main:
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
@@ -96,7 +98,8 @@ def _write_in_place(target: Path, text: str, *, truncate: bool) -> None:
     file a symlink names (the link itself stays)."""
     try:
         # No O_CREAT: the path exists; O_NOCTTY: a terminal given as -o must not become ours.
-        fd = os.open(target, os.O_WRONLY | os.O_NOCTTY | (os.O_TRUNC if truncate else 0))
+        flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | (os.O_TRUNC if truncate else 0)
+        fd = os.open(target, flags)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:

@@ -150,3 +150,21 @@ def test_a_program_that_imports_gccheck_gets_its_handler_back() -> None:
                           env=clean_env(), timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.endswith("ok\n")
+
+
+def test_ctrl_c_while_the_report_is_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """The handler removes the temporary file of a write in progress before it exits."""
+    code = ("import os, signal, time\n"
+            "from gccheck import cli, output\n"
+            "cli._catch_interrupts()\n"
+            "def interrupted_rename(src, dst):\n"
+            "    assert os.path.exists(src)\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    time.sleep(10)\n"
+            "output.os.replace = interrupted_rename\n"
+            f"output.write_report({str(tmp_path / 'report.html')!r}, 'x' * 100000)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=clean_env(), timeout=30, preexec_fn=_default_sigint)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "gccheck: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
