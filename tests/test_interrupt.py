@@ -116,9 +116,9 @@ def test_ctrl_c_at_any_moment_of_start_up(tmp_path: Path, how: str) -> None:
         if code == 130:
             assert stderr.strip().splitlines()[-1:] == ["gccheck: interrupted"], (ms, stderr)
         elif code != normal:
-            # Before gccheck's first line: killed by the signal, or the interpreter's own
-            # "Fatal Python error" when its site import was cut short.
-            assert code == -signal.SIGINT or "Fatal Python error" in stderr, (ms, code, stderr)
+            # Before gccheck's first line: killed by the signal, or 1 from the interpreter
+            # when its own start-up (site, runpy) was cut short.
+            assert code in (-signal.SIGINT, 1), (ms, code, stderr)
             assert "gccheck:" not in stderr, (ms, stderr)
     assert 130 in [code for _, code, _ in outcomes], outcomes  # gccheck's start-up was hit
 
