@@ -13,6 +13,7 @@ Concurrency model (the fleet audit's promises):
 
 from __future__ import annotations
 
+import functools
 import heapq
 import queue
 import re
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from gccheck import __version__
 from gccheck.bucket_url import BucketLocation, parse_bucket_url, validate_endpoint_url
-from gccheck.concurrency import DaemonPool
+from gccheck.concurrency import DaemonPool, leave_interrupts_to_the_main_thread
 from gccheck.debuglog import debug
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
@@ -156,8 +157,11 @@ def probe_options(spec: TargetSpec, pool: DaemonPool) -> ProbeOptions:
 
 
 def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
-                   pool: DaemonPool) -> TargetReport:
-    """Probe the bucket (when the hosting type needs it) and judge everything."""
+                   pool: DaemonPool, probed: Callable[[], None] | None = None) -> TargetReport:
+    """Probe the bucket (when the hosting type needs it) and judge everything.
+
+    `probed` is called once the network part is over, before the (local) judging.
+    """
     bucket = prepared.bucket
     facts: BucketFacts | None = None
     if bucket is not None and needs_probe(matrix, prepared.hosting, bucket.provider):
@@ -174,6 +178,8 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
             except Exception as exc:  # a probe bug must not hide the other verdicts
                 debug(__name__, "probe crashed", exc_info=True)
                 facts = _crashed(bucket, exc)
+    if probed is not None:
+        probed()
     context = Context(matrix, prepared.hosting, prepared.settings, bucket, facts)
     bucket_setting = prepared.settings.setting("BUCKET")
     if bucket is None and bucket_setting is not None and bucket_setting.unresolved:
@@ -224,7 +230,8 @@ class _Job:
         # that a probe's own, specific timeout reason wins over a generic "no verdict".
         return self.spec.timeout * waits + max(3.0, self.spec.timeout / 2)
 
-    def run(self, probes: ProbeRegistry, pool: DaemonPool) -> TargetReport:
+    def run(self, probes: ProbeRegistry, pool: DaemonPool,
+            probed: Callable[[], None] | None = None) -> TargetReport:
         prepared = self.prepared
         if prepared is None:
             assert self.prepare_later is not None
@@ -233,13 +240,33 @@ class _Job:
             except InputError as exc:  # a live source that could not be read
                 return unverified_target(self.spec, self.hosting, self.matrix, None,
                                          f"settings could not be read: {exc}")
-        return check_prepared(prepared, self.matrix, probes, pool)
+        return check_prepared(prepared, self.matrix, probes, pool, probed)
 
     def gave_up(self) -> TargetReport:
-        bucket = self.prepared.bucket if self.prepared else None
-        return unverified_target(self.spec, self.hosting, self.matrix, bucket,
-                                 f"timeout: no verdict within {self.budget():g} s "
-                                 f"(--timeout {self.spec.timeout:g})")
+        """What is known without the network still gets its verdict (a missing GC variable
+        fails); only what needed an answer is `unknown` for lack of time."""
+        why = (f"timeout: no verdict within {self.budget():g} s "
+               f"(--timeout {self.spec.timeout:g})")
+        prepared = self.prepared
+        if prepared is None:
+            return unverified_target(self.spec, self.hosting, self.matrix, None, why)
+        bucket = prepared.bucket
+        try:
+            facts = None
+            if bucket is not None:
+                late = Unavailable(UnavailableKind.TIMEOUT, why)
+                facts = BucketFacts(provider=bucket.provider, versioning=late,
+                                    blob_soft_delete=late, lifecycle=late,
+                                    delete_protection=late)
+            results = evaluate(Context(self.matrix, prepared.hosting, prepared.settings,
+                                       bucket, facts))
+        except Exception:  # a rule bug: say only what the timeout means
+            debug(__name__, "judging %s after its timeout failed", self.spec.name,
+                  exc_info=True)
+            return unverified_target(self.spec, self.hosting, self.matrix, bucket, why)
+        return TargetReport(self.spec.name, prepared.hosting.id,
+                            bucket.provider if bucket else None,
+                            bucket.masked_url if bucket else None, results)
 
     def crashed(self, exc: BaseException) -> TargetReport:
         bucket = self.prepared.bucket if self.prepared else None
@@ -247,11 +274,16 @@ class _Job:
                                  f"check failed unexpectedly ({type(exc).__name__})")
 
 
+# The event a worker sends once a target's network part is over.
+NETWORK_DONE = -1.0
+
+
 class _Workers:
     """`size` long-lived worker threads; one given up on is replaced, then retires when free.
 
     Workers tell the scheduler through one queue: (index, start time, None) when they take a
-    target, (index, 0, outcome) when it is done.
+    target, (index, NETWORK_DONE, None) when its network part is over (what is left is local
+    work, which no deadline cuts short), (index, 0, outcome) when it is done.
     """
 
     def __init__(self, jobs: Sequence[_Job], probes: ProbeRegistry, pool: DaemonPool) -> None:
@@ -280,6 +312,7 @@ class _Workers:
             self.todo.put(None)
 
     def _work(self) -> None:
+        leave_interrupts_to_the_main_thread()
         while True:
             index = self.todo.get()
             if index is None:
@@ -287,7 +320,9 @@ class _Workers:
             self.events.put((index, time.monotonic(), None))
             job = self.jobs[index]
             try:
-                outcome: TargetReport | BaseException = job.run(self.probes, self.pool)
+                outcome: TargetReport | BaseException = job.run(
+                    self.probes, self.pool,
+                    functools.partial(self.events.put, (index, NETWORK_DONE, None)))
             except BaseException as exc:  # handed to the scheduler, which reports it
                 debug(__name__, "target %s failed", job.spec.name, exc_info=True)
                 outcome = exc
@@ -309,6 +344,7 @@ def _schedule(jobs: Sequence[_Job], concurrency: int, probes: ProbeRegistry,
     for _ in range(min(concurrency, len(jobs))):
         workers.spawn()
     deadlines: list[tuple[float, int]] = []  # heap of (deadline, index) of started targets
+    local: set[int] = set()  # targets past their network part: no deadline any more
     remaining = len(jobs)
 
     def finish(index: int, report: TargetReport) -> None:
@@ -320,7 +356,8 @@ def _schedule(jobs: Sequence[_Job], concurrency: int, probes: ProbeRegistry,
 
     try:
         while remaining:
-            while deadlines and reports[deadlines[0][1]] is not None:
+            while deadlines and (reports[deadlines[0][1]] is not None
+                                 or deadlines[0][1] in local):
                 heapq.heappop(deadlines)
             wait = deadlines[0][0] - time.monotonic() if deadlines else 1.0
             try:
@@ -329,12 +366,14 @@ def _schedule(jobs: Sequence[_Job], concurrency: int, probes: ProbeRegistry,
                 now = time.monotonic()
                 while deadlines and deadlines[0][0] <= now:
                     _, index = heapq.heappop(deadlines)
-                    if reports[index] is None:
+                    if reports[index] is None and index not in local:
                         debug(__name__, "giving up on target %s", jobs[index].spec.name)
                         finish(index, jobs[index].gave_up())
                         workers.replace_one()
                 continue
-            if outcome is None:
+            if outcome is None and started == NETWORK_DONE:
+                local.add(index)
+            elif outcome is None:
                 heapq.heappush(deadlines, (started + jobs[index].budget(), index))
             elif reports[index] is None:  # else: finished after it was given up on
                 finish(index, outcome if isinstance(outcome, TargetReport)

@@ -1,10 +1,64 @@
 """Command line: options in, exit code out. No logic of its own."""
 
+# Ctrl-C is caught (_catch_interrupts) before the heavy imports further down.
+# ruff: noqa: E402
 from __future__ import annotations
 
-import io
+# The C half of `signal`, loaded with the interpreter: `import signal` would first import
+# enum (~3 ms in which a Ctrl-C is a traceback).
+import _signal  # type: ignore[import-not-found]
 import os
 import sys
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C: one line and exit 130 at once, from wherever the main thread is.
+
+    Raising KeyboardInterrupt would unwind through imports in progress, wait for worker
+    threads stuck on dead sockets and for the SDK import lock at exit, and print a traceback
+    when it lands outside main()'s try.
+    """
+    output = sys.modules.get("gccheck.output")
+    if output is not None:
+        output.remove_partial()  # no half-written --output temp file left behind
+    try:
+        # On a terminal, erase the progress bar's line first.
+        os.write(2, (b"\r\x1b[K" if os.isatty(2) else b"") + b"gccheck: interrupted\n")
+    finally:
+        os._exit(130)
+
+
+def _catch_interrupts() -> object | None:
+    """Install `_interrupted` for SIGINT; returns the handler it replaced, or None when it
+    left things alone: SIGINT ignored (nohup, a background job) stays ignored, and only the
+    main thread may set handlers."""
+    try:
+        current: object = _signal.getsignal(_signal.SIGINT)
+        if current not in (_signal.default_int_handler, _signal.SIG_DFL):
+            return None
+        _signal.signal(_signal.SIGINT, _interrupted)
+    except ValueError:  # not the main thread
+        return None
+    return current
+
+
+def _started_as_gccheck() -> bool:
+    """Whether this process is the gccheck program (console script or python -m gccheck),
+    not a program that imports gccheck."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    if spec is not None:
+        return bool(spec.name == "gccheck.__main__")
+    script = os.path.basename(getattr(main_module, "__file__", None) or "")
+    return script.removesuffix(".exe").removesuffix("-script.py") == "gccheck"
+
+
+_PROGRAM = _started_as_gccheck()
+if _PROGRAM:
+    _catch_interrupts()
+
+import contextlib
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +66,7 @@ import click
 from click.core import ParameterSource
 
 from gccheck import __version__
+from gccheck.debuglog import route_warnings
 from gccheck.errors import InputError
 from gccheck.formats import AUDIT_FORMATS, CHECK_FORMATS
 from gccheck.masking import Redactor
@@ -279,6 +334,25 @@ def _from_environment(exc: click.UsageError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns every failure into one line on stderr and a documented exit code."""
+    # A caller that imports gccheck (not the program itself) gets its own handler back.
+    replaced = _catch_interrupts()
+    try:
+        code = _run(argv)
+    finally:
+        if replaced is not None:
+            _signal.signal(_signal.SIGINT, replaced)
+    if _PROGRAM:
+        # The program ends here rather than in the interpreter's finalization, where a Ctrl-C
+        # after a complete report would be "killed by SIGINT" (-2) instead of an exit code,
+        # and where nothing of gccheck's is left to clean up.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head)
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
     state = RunState(debug=os.environ.get("GCCHECK_DEBUG", "").lower() in ("1", "true", "yes"))
     args = sys.argv[1:] if argv is None else argv
     state.debug = state.debug or "--debug" in args
@@ -287,6 +361,16 @@ def main(argv: list[str] | None = None) -> None:
         # systems): '·' and the status marks become '?' rather than an internal error.
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="replace")
+    # An SDK's warning can quote a server's answer (escapes, echoed keys): masked and
+    # neutralised like everything else gccheck prints.
+    restore_warnings = route_warnings(state.redactor)
+    try:
+        return _dispatch(state, args)
+    finally:
+        restore_warnings()
+
+
+def _dispatch(state: RunState, args: list[str]) -> int:
     try:
         code = cli.main(args=args, prog_name="gccheck", standalone_mode=False, obj=state)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -319,4 +403,4 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"gccheck: internal error ({type(exc).__name__}); this is a bug, run with "
                    "--debug for details", err=True)
         code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0

@@ -45,7 +45,7 @@ def quick_exit() -> None:
 def write_termination_message(path: str, line: str) -> None:
     """Write in place: the kubelet bind-mounts this file, so a temp file + rename would fail."""
     try:
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(line + "\n")
     except OSError as exc:
         raise InputError(f"--termination-message {path}: cannot write "

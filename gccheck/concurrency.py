@@ -6,13 +6,26 @@ call at its deadline and must be able to exit right then.
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def leave_interrupts_to_the_main_thread() -> None:
+    """Block SIGINT in the calling (worker) thread, and in the threads it starts.
+
+    The kernel hands a Ctrl-C to any thread that does not block it; when that is a worker,
+    the main thread, asleep in a wait, only runs the handler when its wait ends. With every
+    other thread blocking it, the main thread's wait is interrupted at once.
+    """
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # no pthreads: no harm
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 class DaemonPool:
@@ -35,6 +48,7 @@ class DaemonPool:
         return future
 
     def _work(self) -> None:
+        leave_interrupts_to_the_main_thread()
         while True:
             with self._lock:
                 self._idle += 1

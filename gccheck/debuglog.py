@@ -6,9 +6,10 @@ logging on the rare paths that log.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-import traceback
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     import logging
@@ -32,6 +33,7 @@ def debug(name: str, message: str, *args: Any, exc_info: bool = False) -> None:
 def configure(redactor: Redactor) -> None:
     """Send debug logs to stderr, every line through the run's redactor."""
     import logging
+    import traceback
 
     global _enabled
     _enabled = True
@@ -64,3 +66,31 @@ def quiet_unless_configured() -> None:
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.NullHandler())
+
+
+def route_warnings(redactor: Redactor) -> Callable[[], None]:
+    """Show Python warnings as one masked, neutralised line on stderr; returns a function that
+    puts the previous hook back.
+
+    google-cloud-storage warns "Unknown lifecycle rule type received: {rule}" with the
+    server's rule in it: as Python prints it, an echoed key or a terminal escape in that
+    answer would reach the terminal untouched.
+    """
+    import warnings
+
+    from gccheck.neutral import neutralise
+
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        text = neutralise(redactor.redact(str(message)))
+        with contextlib.suppress(OSError, ValueError):  # stderr closed: nothing to tell
+            sys.stderr.write(f"gccheck: warning: {category.__name__}: {text}\n")
+
+    warnings.showwarning = show
+
+    def restore() -> None:
+        warnings.showwarning = previous
+
+    return restore

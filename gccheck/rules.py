@@ -121,17 +121,56 @@ def _same_words(name: str, variable: str) -> bool:
         words & {"ARTIFACT", "ARTIFACTS", "GORILLA"}) and "BATCH" not in words
 
 
+# Names compared in full (edit distance) in one search: far more than any real settings source
+# holds, and a bound on what a hostile file with thousands of look-alike names can cost.
+MAX_COMPARED = 2000
+
+
+def _within_two_edits(a: str, b: str) -> bool:
+    """edit_distance(a, b) <= 2, looking only at the diagonal band that can stay within it."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [3] * len(b)
+        for j in range(max(1, i - 2), min(len(b), i + 2) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1,
+                             previous[j - 1] + (ca != b[j - 1]))
+        if min(current) > 2:
+            return False
+        previous = current
+    return previous[-1] <= 2
+
+
+def _pieces(variable: str) -> tuple[str, ...]:
+    """`variable` cut into three parts: two edits leave at least one of them whole
+    (pigeonhole), so a name that contains none of them is more than two edits away."""
+    if len(variable) < 3:
+        return ("",)  # every name contains "": no filter
+    third = len(variable) // 3
+    return (variable[:third], variable[third:2 * third], variable[2 * third:])
+
+
 def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list[str]:
-    """Names that look like a mistyped `variable`: other case, a known near-miss, 1-2 edits."""
+    """Names that look like a mistyped `variable`: other case, a known near-miss, 1-2 edits.
+
+    Linear in the number of names: a name is compared in full only when it has the right
+    length and holds a third of `variable` as it is, and at most MAX_COMPARED are.
+    """
     found = []
+    pieces = _pieces(variable)
+    compared = 0
     for name in names:
         if name == variable:
             continue
         upper = name.upper()
-        if (upper == variable or name in known
-                or (abs(len(name) - len(variable)) <= 2 and edit_distance(upper, variable) <= 2)
-                or _same_words(upper, variable)):
+        if upper == variable or name in known or _same_words(upper, variable):
             found.append(name)
+        elif (abs(len(upper) - len(variable)) <= 2 and compared < MAX_COMPARED
+              and any(piece in upper for piece in pieces)):
+            compared += 1
+            if _within_two_edits(upper, variable):
+                found.append(name)
     return sorted(found)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from gccheck.model import (
     UnavailableKind,
     VersioningState,
 )
-from gccheck.rules import RULES, Context, edit_distance, evaluate, near_misses
+from gccheck.rules import RULES, Context, _same_words, edit_distance, evaluate, near_misses
 
 MATRIX = load_matrix(None, RULES)
 
@@ -208,3 +210,50 @@ def test_a_bucket_is_probed_when_a_required_rule_reads_it(tmp_path: Any) -> None
     path.write_text(yaml.safe_dump(data))
     custom = load_matrix(str(path), RULES)
     assert needs_probe(custom, custom.hosting_types["on-prem"], "coreweave")
+
+
+def _mutated(rng: random.Random, name: str, edits: int) -> str:
+    for _ in range(edits):
+        at = rng.randint(0, len(name))
+        letter = rng.choice(string.ascii_uppercase + "_")
+        name = rng.choice([name[:at] + letter + name[at:], name[:at] + name[at + 1:],
+                           name[:at] + letter + name[at + 1:]])
+    return name
+
+
+def test_near_misses_finds_what_a_full_comparison_finds() -> None:
+    """The pigeonhole filter (a third of the name kept whole) drops no name within 2 edits."""
+    rng = random.Random(6)
+    variable = "GORILLA_ARTIFACT_GC_ENABLED"
+    names = list({_mutated(rng, variable, rng.randint(1, 4)) for _ in range(1500)})
+    names += [n.lower() for n in names[:50]] + ["ABD", ""]
+    expected = sorted(n for n in names if n != variable and (
+        n.upper() == variable or _same_words(n.upper(), variable)
+        or (abs(len(n) - len(variable)) <= 2 and edit_distance(n.upper(), variable) <= 2)))
+    assert len(expected) > 300
+    assert near_misses(variable, (), names) == expected
+    for short in ("AB", "ABC"):
+        assert near_misses(short, (), ["XY", "ABD", "ZZZZZ"]) == sorted(
+            n for n in ("XY", "ABD") if edit_distance(n, short) <= 2)
+
+
+def test_near_misses_compares_a_bounded_number_of_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """40,000 look-alikes (a third of the variable, the right length, 3+ edits away): only
+    MAX_COMPARED of them get the full comparison, the rest cost one substring test."""
+    import gccheck.rules
+
+    compared: list[str] = []
+    full = gccheck.rules._within_two_edits
+
+    def counting(a: str, b: str) -> bool:
+        compared.append(a)
+        return full(a, b)
+
+    monkeypatch.setattr(gccheck.rules, "_within_two_edits", counting)
+    names = [f"GORILLA_A{i:018d}" for i in range(40_000)]
+    assert near_misses("GORILLA_ARTIFACT_GC_ENABLED", (), names) == []
+    assert len(compared) == gccheck.rules.MAX_COMPARED
+    compared.clear()
+    unrelated = [f"X{i:026d}" for i in range(40_000)]
+    assert near_misses("GORILLA_ARTIFACT_GC_ENABLED", (), unrelated) == []
+    assert compared == []

@@ -1,0 +1,89 @@
+"""Python warnings (an SDK's, quoting a server's answer) are masked and neutralised like
+every other line gccheck prints (issue 15 item 11)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import run_gccheck
+
+from gccheck.debuglog import route_warnings
+from gccheck.masking import Redactor
+
+SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYzEXAMPLEKEY"
+# What a hostile server puts in a lifecycle rule's action type: a terminal title change, a
+# screen clear, a NUL, and the deployment's secret key echoed back.
+HOSTILE = f"\x1b]0;owned\x07\x1b[2J\x00{SECRET}"
+
+
+class _BucketHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = json.dumps({
+            "kind": "storage#bucket", "name": "wandb-hostile", "versioning": {"enabled": True},
+            "lifecycle": {"rule": [{"action": {"type": HOSTILE}, "condition": {"age": 1}}]},
+        }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def hostile_gcs() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BucketHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _clean(stderr: str) -> None:
+    assert SECRET not in stderr and SECRET[:12] not in stderr
+    assert "\x1b" not in stderr and "\x07" not in stderr and "\x00" not in stderr
+
+
+def test_the_gcs_sdks_unknown_rule_warning_is_masked_and_neutralised(hostile_gcs: str) -> None:
+    run = run_gccheck("check", "--hosting", "on-prem", "--bucket", "gs://wandb-hostile",
+                      env={"STORAGE_EMULATOR_HOST": hostile_gcs,
+                           "GORILLA_ARTIFACT_GC_ENABLED": "true",
+                           "AWS_SECRET_ACCESS_KEY": SECRET})
+    assert "gc-env-var" in run.out and run.code == 0, (run.out, run.err)
+    warned = [line for line in run.err.splitlines() if "Unknown lifecycle rule type" in line]
+    assert len(warned) == 1, run.err
+    assert warned[0].startswith("gccheck: warning: UserWarning: Unknown lifecycle rule type")
+    assert "\\x1b]0;owned\\x07" in warned[0]
+    _clean(run.err)
+    _clean(run.out)
+
+
+def test_a_warning_from_a_worker_thread_goes_through_the_hook(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    redactor = Redactor()
+    redactor.add(SECRET)
+    restore = route_warnings(redactor)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            thread = threading.Thread(target=lambda: warnings.warn(
+                f"server said {HOSTILE}\nsecond line", UserWarning, stacklevel=1))
+            thread.start()
+            thread.join()
+            # catch_warnings saved the hook it found (ours) and puts it back on exit.
+    finally:
+        restore()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gccheck: warning: UserWarning: server said")
+    _clean(err)
+    assert warnings.showwarning is not None and warnings.showwarning.__module__ == "warnings"
