@@ -62,17 +62,10 @@ class Prepared:
     bucket: BucketLocation | None
 
 
-def hosting_type(matrix: Matrix, name: str, where: str = "--hosting") -> HostingType:
-    if name not in matrix.hosting_types:
-        raise InputError(f"{where}: unknown hosting type {name!r} "
-                         f"(one of: {', '.join(matrix.hosting_types)})")
-    return matrix.hosting_types[name]
-
-
 def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
             redactor: Redactor) -> Prepared:
     """Read the settings and parse the bucket URL; raises InputError for bad input."""
-    hosting = hosting_type(matrix, spec.hosting)
+    hosting = matrix.hosting_type(spec.hosting)
     for where, value in (("--endpoint-url", spec.endpoint_url),
                          ("--azure-blob-endpoint", spec.azure_blob_endpoint),
                          ("--azure-arm-endpoint", spec.azure_arm_endpoint)):
@@ -355,11 +348,6 @@ def run(prepared: Sequence[Prepared], matrix: Matrix, concurrency: int = DEFAULT
     return Report(tuple(reports), __version__, strict=strict, generated_at=time.time())
 
 
-def _reads_live(spec: TargetSpec) -> bool:
-    """Whether reading the target's settings needs the network (a live workload)."""
-    return bool(spec.workload) and not (spec.env is not None or spec.env_file or spec.values)
-
-
 def audit(specs: Sequence[TargetSpec], matrix: Matrix, environ: Mapping[str, str],
           redactor: Redactor, *, concurrency: int = DEFAULT_CONCURRENCY, strict: bool = False,
           on_done: Callable[[TargetReport], None] | None = None,
@@ -372,8 +360,8 @@ def audit(specs: Sequence[TargetSpec], matrix: Matrix, environ: Mapping[str, str
     """
     jobs: list[_Job] = []
     for spec in specs:
-        if _reads_live(spec):
-            hosting_type(matrix, spec.hosting, f"{spec.name}: hosting")
+        if spec.reads_live:
+            matrix.hosting_type(spec.hosting, f"{spec.name}: hosting")
 
             def later(spec: TargetSpec = spec) -> Prepared:
                 return prepare(spec, matrix, environ, redactor)

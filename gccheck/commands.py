@@ -55,8 +55,14 @@ def write_termination_message(path: str, line: str) -> None:
                          f"({exc.strerror or exc})") from None
 
 
+def exit_code(report: Report, warn_only: bool, fail_on: str) -> int:
+    """The process's exit code: --fail-on never is --warn-only; --fail-on fail lets 3 pass."""
+    code = report.exit_code(warn_only or fail_on == "never")
+    return EXIT_READY if fail_on == "fail" and code == EXIT_UNKNOWN else code
+
+
 def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, fmt: str,
-              output: str | None, strict: bool, warn_only: bool, ignore_unknown: bool = False,
+              output: str | None, strict: bool, warn_only: bool, fail_on: str = "unknown",
               termination_message: str | None = None) -> int:
     matrix = load(matrix_path)
     prepared = prepare(spec, matrix, os.environ, redactor)
@@ -72,8 +78,7 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
             sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
-    code = report.exit_code(warn_only)
-    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+    return exit_code(report, warn_only, fail_on)
 
 
 def audit_summary(report: Report, output: str | None) -> str:
@@ -90,7 +95,7 @@ def audit_summary(report: Report, output: str | None) -> str:
 
 def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, fmt: str,
               output: str | None, timeout: float, concurrency: int, strict: bool,
-              warn_only: bool, ignore_unknown: bool = False, quiet: bool = False) -> int:
+              warn_only: bool, fail_on: str = "unknown", quiet: bool = False) -> int:
     """Audit every deployment of a fleet file; the worst deployment sets the exit code."""
     from gccheck.audit import audit
     from gccheck.fleet import load_fleet
@@ -109,8 +114,7 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
          output)
     if not quiet:
         stderr(audit_summary(report, output), redactor)
-    code = report.exit_code(warn_only)
-    return EXIT_READY if ignore_unknown and code == EXIT_UNKNOWN else code
+    return exit_code(report, warn_only, fail_on)
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
