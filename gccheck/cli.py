@@ -165,7 +165,7 @@ def check(fmt: str, fail_on: str, termination_message: str | None, matrix_path: 
                      termination_message=termination_message)
 
 
-@cli.command()
+@cli.command(short_help="Check every deployment of a fleet file.")
 @click.argument("fleet", envvar="GCCHECK_FLEET", metavar="FLEET.yaml",
                 type=click.Path(dir_okay=False))
 # GCCHECK_AUDIT_FORMAT first: html and prometheus are audit's only, and GCCHECK_FORMAT set to
@@ -215,18 +215,21 @@ def matrix_command(fmt: str, matrix_path: str | None) -> int:
     return show_matrix(fmt, matrix_path, _state().redactor)
 
 
-@cli.command()
-@click.argument("check_id", metavar="ID")
+@cli.command(short_help="Explain a requirement or advisory (without ID: list them).")
+@click.argument("check_id", metavar="[ID]", required=False)
 @click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
               type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
-def explain(check_id: str, matrix_path: str | None) -> int:
-    """Explain a requirement or advisory: what, why, the fix per provider, permissions."""
-    from gccheck.commands import explain_check
+def explain(check_id: str | None, matrix_path: str | None) -> int:
+    """Explain a requirement or advisory: what, why, the fix per provider, the permissions
+    gccheck needs. Without ID, list the ids."""
+    from gccheck.commands import explain_check, list_checks
 
+    if check_id is None:
+        return list_checks(matrix_path, _state().redactor)
     return explain_check(check_id, matrix_path, _state().redactor)
 
 
-@cli.command()
+@cli.command(short_help="Try gccheck on local S3, GCS and Azure servers.")
 @click.option("--debug", envvar="GCCHECK_DEBUG", is_flag=True, help="Show debug logs.")
 def demo(debug: bool) -> int:
     """Run gccheck against local S3 (and GCS, Azure) servers: no cloud account needed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
@@ -11,8 +12,9 @@ from gccheck.errors import InputError
 from gccheck.formats import get_format
 from gccheck.formats.text import verdict, verdict_reason
 from gccheck.masking import Redactor
-from gccheck.matrix import Matrix, load_matrix
+from gccheck.matrix import Check, Matrix, load_matrix
 from gccheck.model import EXIT_FAIL, EXIT_READY, EXIT_UNKNOWN, Report
+from gccheck.neutral import neutralise
 from gccheck.output import emit, use_color
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -162,12 +164,25 @@ def _provider_title(matrix: Matrix, provider: str) -> str:
     return matrix.provider_title(provider)
 
 
+def list_checks(matrix_path: str | None, redactor: Redactor) -> int:
+    """`gccheck explain` without an id: every id it takes, with its title."""
+    matrix = load(matrix_path)
+    def listed(checks: Mapping[str, Check]) -> list[str]:
+        # A custom matrix.yaml is outside text: shown escaped.
+        return [f"  {neutralise(c.id, 60):<26} {neutralise(c.title, 120)}"
+                for c in checks.values()]
+
+    lines = ["Requirements:", *listed(matrix.requirements)]
+    if matrix.advisories:
+        lines += ["", "Advisories (warn):", *listed(matrix.advisories)]
+    lines += ["", "Run 'gccheck explain ID' for what, why, the fix and the permissions."]
+    emit("\n".join(lines) + "\n", redactor)
+    return 0
+
+
 def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) -> int:
     matrix = load(matrix_path)
-    check = matrix.requirements.get(check_id) or matrix.advisories.get(check_id)
-    if check is None:
-        known = ", ".join([*matrix.requirements, *matrix.advisories])
-        raise InputError(f"unknown requirement or advisory {check_id!r} (one of: {known})")
+    check = matrix.check(check_id)
     entry = load_catalog().get(check_id)
     kind = "requirement" if check_id in matrix.requirements else "advisory (warn)"
     required_by = [h.id for h in matrix.hosting_types.values() if check_id in h.requires]

@@ -23,6 +23,25 @@ def test_version_and_help(gccheck_inproc: Any) -> None:
         assert run.code == 0 and "Usage:" in run.out
 
 
+def test_help_shows_every_command_summary_whole(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("--help")
+    commands = run.out.split("Commands:")[1].strip().splitlines()
+    assert [line.split()[0] for line in commands] == ["audit", "check", "demo", "explain",
+                                                      "matrix"]
+    assert not [line for line in commands if line.rstrip().endswith("...")], commands
+
+
+def test_explain_without_an_id_lists_the_ids(gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("explain")
+    assert run.code == 0, run.err
+    from gccheck.commands import load
+
+    matrix = load(None)
+    listed = [line.split()[0] for line in run.out.splitlines() if line.startswith("  ")]
+    assert listed == [*matrix.requirements, *matrix.advisories]
+    assert "gccheck explain ID" in run.out
+
+
 def test_a_terminal_that_is_not_utf8_gets_question_marks_not_an_error() -> None:
     run = run_gccheck("check", "--hosting", "shared-cloud", env={"PYTHONIOENCODING": "ascii"})
     assert run.code == 0, run.err
@@ -63,6 +82,8 @@ def test_hosting_from_environment_variable(gccheck_inproc: Any) -> None:
     (["check", "--hosting", "on-prem", "--env-file", "/nonexistent/.env"], "no such file"),
     (["check", "--hosting", "on-prem", "--matrix", "/nonexistent.yaml"], "no such file"),
     (["explain", "no-such-check"], "unknown requirement or advisory"),
+    (["explain", "bucket-versoning"], "'bucket-versoning' (did you mean 'bucket-versioning'?)"),
+    (["check", "--hosting", "onprem"], "unknown hosting type 'onprem' (did you mean 'on-prem'?)"),
     (["check", "--hosting", "on-prem", "--warn-only", "--fail-on", "fail"],
      "--warn-only means --fail-on never, but --fail-on fail was given too"),
     (["audit", "f.yaml", "--warn-only", "--fail-on", "unknown"], "--warn-only means"),
