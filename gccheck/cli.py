@@ -1,4 +1,9 @@
-"""Command line: options in, exit code out. No logic of its own."""
+"""Command line: options in, exit code out.
+
+Parses and checks the options (a deployment's come from the table in gccheck.options), hands
+them to gccheck.commands, which does the work and picks the exit code, and turns every error
+into one line on stderr.
+"""
 
 from __future__ import annotations
 
