@@ -6,8 +6,8 @@ import os
 import sys
 from collections.abc import Mapping
 
-from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
+from gccheck.engine import prepare, run
 from gccheck.errors import InputError
 from gccheck.formats import get_format
 from gccheck.formats.text import verdict, verdict_reason

@@ -24,6 +24,7 @@ from conftest import (
 from gccheck import audit as audit_module
 from gccheck.audit import audit
 from gccheck.bucket_url import BucketLocation
+from gccheck.engine import scheduler as schedule_module
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
@@ -159,14 +160,14 @@ def test_the_deadline_frees_the_slot_of_a_probe_that_ignores_its_timeout(matrix:
 
 def test_a_crashing_target_is_unknown_and_the_rest_go_on(matrix: Matrix,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    real = audit_module.check_prepared
+    real = schedule_module.check_prepared
 
     def flaky(prepared: Any, *args: Any) -> TargetReport:
         if prepared.spec.name == "boom":
             raise ValueError("bug")
         return real(prepared, *args)
 
-    monkeypatch.setattr(audit_module, "check_prepared", flaky)
+    monkeypatch.setattr(schedule_module, "check_prepared", flaky)
     specs = [TargetSpec("boom", "on-prem", source=InlineEnv(GC_ON)),
              TargetSpec("fine", "shared-cloud")]
     report = audit(specs, matrix, {}, Redactor())
@@ -561,21 +562,3 @@ def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_pat
     assert dead["summary"].startswith("settings could not be read: cannot reach the Kubernetes API")
     assert [t["ready"] for t in data["targets"]] == [True, False, True]
     assert run.code == 3
-
-
-def test_aws_endpoint_variables_apply_to_s3_urls_only(matrix: Matrix) -> None:
-    from gccheck.audit import prepare
-
-    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:7078", "GORILLA_ARTIFACT_GC_ENABLED": "true"}
-
-    def endpoint(bucket: str, **spec: Any) -> str | None:
-        target = TargetSpec(name="t", hosting="on-prem", bucket=bucket, source=InlineEnv(env),
-                            **spec)
-        prepared = prepare(target, matrix, {}, Redactor())
-        assert prepared.bucket is not None
-        return prepared.bucket.endpoint_url
-
-    assert endpoint("s3://bucket") == "http://127.0.0.1:7078"
-    # A Google token must never go to an S3 endpoint named by AWS's variables.
-    assert endpoint("gs://bucket") is None
-    assert endpoint("gs://bucket", endpoint_url="http://127.0.0.1:9023") == "http://127.0.0.1:9023"

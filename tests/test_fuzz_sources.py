@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gccheck.audit import check_prepared, prepare
+from gccheck.engine import check_prepared, prepare
 from gccheck.errors import InputError
 from gccheck.fleet import ENTRY_KEYS, Fleet, load_fleet, parse_fleet
 from gccheck.masking import Redactor
