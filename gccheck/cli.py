@@ -117,10 +117,18 @@ def cli() -> None:
     """
 
 
+_FAIL_ON = click.option(
+    "--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
+    type=click.Choice(["fail", "unknown", "never"]),
+    help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an unverified "
+         "requirement), 'fail' (only failures), 'never' (= --warn-only).")
+_MATRIX = click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
+                       type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+
+
 def _common_output(fn: Any) -> Any:
     for option in reversed([
-        click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
-                     type=click.Path(dir_okay=False), help="Use another matrix.yaml."),
+        _MATRIX,
         click.option("--output", "-o", envvar="GCCHECK_OUTPUT", metavar="FILE",
                      help="Write the report to FILE (atomically) instead of stdout."),
         _flag(TIMEOUT, default=DEFAULT_TIMEOUT, show_default=True),
@@ -140,10 +148,7 @@ def _common_output(fn: Any) -> Any:
 @_target_flags
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
               type=click.Choice(CHECK_FORMATS))
-@click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
-              type=click.Choice(["fail", "unknown", "never"]),
-              help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
-                   "unverified requirement), 'fail' (only failures), 'never' (= --warn-only).")
+@_FAIL_ON
 @click.option("--termination-message", envvar="GCCHECK_TERMINATION_MESSAGE", metavar="PATH",
               help="Also write the one-line verdict to PATH (a Kubernetes termination "
                    "message file, e.g. /dev/termination-log).")
@@ -182,10 +187,7 @@ def check(fmt: str, fail_on: str, termination_message: str | None, matrix_path: 
               help="Deployments checked at once (each runs its bucket's calls concurrently).")
 @click.option("--quiet", "-q", envvar="GCCHECK_QUIET", is_flag=True,
               help="No progress bar and no summary line on stderr.")
-@click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
-              type=click.Choice(["fail", "unknown", "never"]),
-              help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
-                   "unverified requirement), 'fail' (only failures), 'never' (= --warn-only).")
+@_FAIL_ON
 @_common_output
 def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
           matrix_path: str | None, output: str | None, timeout: float, strict: bool,
@@ -211,8 +213,7 @@ def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
 @cli.command("matrix")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
               type=click.Choice(["table", "json", "markdown"]))
-@click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
-              type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+@_MATRIX
 def matrix_command(fmt: str, matrix_path: str | None) -> int:
     """Print the hosting matrix as W&B's documentation shows it."""
     from gccheck.commands import show_matrix
@@ -222,8 +223,7 @@ def matrix_command(fmt: str, matrix_path: str | None) -> int:
 
 @cli.command(short_help="Explain a requirement or advisory (without ID: list them).")
 @click.argument("check_id", metavar="[ID]", required=False)
-@click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
-              type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+@_MATRIX
 def explain(check_id: str | None, matrix_path: str | None) -> int:
     """Explain a requirement or advisory: what, why, the fix per provider, the permissions
     gccheck needs. Without ID, list the ids."""
