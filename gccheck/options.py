@@ -149,8 +149,7 @@ class Option:
     extra_envvars: tuple[str, ...] = ()
     many: bool = False  # a list of values (one string too, in a fleet file)
     path: bool = False  # relative paths in a fleet file are relative to its folder
-    flag: bool = True  # also a `check` flag
-    fleet: bool = True  # also a fleet key
+    flag: bool = True  # also a `check` flag (every option is a fleet key)
     short: str | None = None
 
     @property
@@ -213,7 +212,7 @@ TARGET_OPTIONS: tuple[Option, ...] = (
     TIMEOUT,
 )
 BY_KEY: Mapping[str, Option] = {option.key: option for option in TARGET_OPTIONS}
-FLEET_KEYS = tuple(option.key for option in TARGET_OPTIONS if option.fleet)
+FLEET_KEYS = tuple(option.key for option in TARGET_OPTIONS)
 # The settings sources: one choice per deployment. kubeconfig and context belong to workload.
 SOURCE_KEYS = ("env", "env-file", "values", "workload")
 _SOURCE_DETAILS = ("kubeconfig", "context")

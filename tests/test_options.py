@@ -31,8 +31,7 @@ def test_every_option_is_a_flag_with_its_variable_and_a_fleet_key() -> None:
             envvars = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
             assert envvars[0] == "GCCHECK_" + option.key.upper().replace("-", "_")
             assert param.help
-        if option.fleet:
-            assert option.key in ENTRY_KEYS
+        assert option.key in ENTRY_KEYS
     # ... and no flag of a deployment exists outside the table.
     run_flags = {"--format", "--fail-on", "--termination-message", "--matrix", "--output",
                  "--strict", "--warn-only", "--debug", "--help"}
