@@ -28,7 +28,6 @@ from typing import Any
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.errors import InputError
 from gccheck.files import load_yaml
-from gccheck.masking import describe_value
 from gccheck.matrix import Matrix
 from gccheck.options import (
     BY_KEY,
@@ -84,16 +83,6 @@ def _resolve(path: str, base: Path) -> str:
     return str(p if p.is_absolute() else base / p)
 
 
-def _file_kind(path: str, key: str) -> str:
-    """'file', 'directory' or 'missing'; an entry error when the name cannot be a file's."""
-    try:
-        p = Path(path)
-        return "directory" if p.is_dir() else "file" if p.is_file() else "missing"
-    except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or "not a valid file name"
-        raise _EntryError(f"{key} {describe_value(path, 120)}: {why}") from None
-
-
 def _merge(defaults: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
     """The entry's values over the defaults; env maps merge; one settings source only."""
     merged = dict(own)
@@ -120,11 +109,6 @@ def _spec(name: str, hosting: str, fields: Mapping[str, Any], base: Path,
         if key == "kubeconfig":
             # Used only when the cluster is asked, during the audit: a missing or unreadable
             # file is an input error, said now, like every other file of the fleet.
-            kind = _file_kind(value, key)
-            if kind == "directory":
-                raise _EntryError(f"kubeconfig {value}: is a directory, expected a file")
-            if kind == "missing":
-                raise _EntryError(f"kubeconfig {value}: no such file")
             from gccheck.sources.k8s_workload import check_kubeconfig_file
 
             check_kubeconfig_file(value)
