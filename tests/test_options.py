@@ -72,15 +72,31 @@ def test_azure_subscription_keeps_azures_own_variable(gccheck_inproc: Any) -> No
 
 def test_hosting_help_lists_the_types_of_matrix_yaml(tmp_path: Path, gccheck_inproc: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    data = yaml.safe_load(Path("matrix.yaml").read_text()
-                          if Path("matrix.yaml").is_file() else
-                          (Path(__file__).parent.parent / "matrix.yaml").read_text())
+    import gccheck.matrix
+
+    data = yaml.safe_load(gccheck.matrix.default_matrix_path().read_text())
     data["hosting-types"]["sovereign-cloud"] = {"title": "Sovereign", "requires": []}
     custom = tmp_path / "matrix.yaml"
     custom.write_text(yaml.safe_dump(data))
-    import gccheck.matrix
-
     monkeypatch.setattr(gccheck.matrix, "default_matrix_path", lambda: custom)
     run = gccheck_inproc("check", "--help")
     assert run.code == 0
     assert "sovereign-cloud" in " ".join(run.out.replace("-\n", "-").split())
+
+
+def test_every_option_sets_a_target_spec_field_and_every_field_has_an_option() -> None:
+    from dataclasses import fields
+
+    from gccheck.options import SOURCE_KEYS
+    from gccheck.target import TargetSpec
+
+    source_details = {"kubeconfig", "context"}  # fields of the Workload source
+    set_by_options = {o.field for o in TARGET_OPTIONS
+                      if o.key not in SOURCE_KEYS and o.key not in source_details}
+    assert set_by_options | {"source"} == {f.name for f in fields(TargetSpec)}
+
+
+def test_the_fleet_reference_documents_every_key() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "audit.md").read_text()
+    keys = docs.split("### Keys", 1)[1].split("###", 1)[0]
+    assert [k for k in ENTRY_KEYS if f"`{k}`" not in keys] == []
