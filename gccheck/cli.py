@@ -11,7 +11,7 @@ import io
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -31,6 +31,14 @@ from gccheck.options import (
     OptionError,
     spec_fields,
 )
+from gccheck.suggest import did_you_mean
+
+if TYPE_CHECKING:  # generic from click 8.2; subscripting them fails at run time in 8.1
+    _ParamTypeBase = click.ParamType[Any]
+    _ChoiceBase = click.Choice[str]
+else:
+    _ParamTypeBase = click.ParamType
+    _ChoiceBase = click.Choice
 
 
 @dataclass
@@ -61,7 +69,7 @@ class _BadValue(click.BadParameter):
         return self.message
 
 
-class _Checked(click.ParamType[Any]):
+class _Checked(_ParamTypeBase):
     """A flag's value checked by its option's own validator, as a fleet key's is."""
 
     def __init__(self, option: Option) -> None:
@@ -74,6 +82,15 @@ class _Checked(click.ParamType[Any]):
             return self.option.check(value, f"--{self.option.key}")
         except OptionError as exc:
             raise _BadValue(str(exc), ctx, param) from None
+
+
+class _Choice(_ChoiceBase):
+    """click's choice, naming the closest choice to a mistyped one (click 8.2 and later)."""
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        message: str = super().get_invalid_choice_message(value, ctx)
+        hint = did_you_mean(value, self.choices) if isinstance(value, str) else ""
+        return f"{message.rstrip('.')}{hint}" if hint else message
 
 
 class _HostingOption(click.Option):
@@ -119,7 +136,7 @@ def cli() -> None:
 
 _FAIL_ON = click.option(
     "--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
-    type=click.Choice(["fail", "unknown", "never"]),
+    type=_Choice(["fail", "unknown", "never"]),
     help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an unverified "
          "requirement), 'fail' (only failures), 'never' (= --warn-only).")
 _MATRIX = click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
@@ -147,7 +164,7 @@ def _common_output(fn: Any) -> Any:
 @cli.command()
 @_target_flags
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(CHECK_FORMATS))
+              type=_Choice(CHECK_FORMATS))
 @_FAIL_ON
 @click.option("--termination-message", envvar="GCCHECK_TERMINATION_MESSAGE", metavar="PATH",
               help="Also write the one-line verdict to PATH (a Kubernetes termination "
@@ -181,7 +198,7 @@ def check(fmt: str, fail_on: str, termination_message: str | None, matrix_path: 
 # GCCHECK_AUDIT_FORMAT first: html and prometheus are audit's only, and GCCHECK_FORMAT set to
 # one of them would break `check` in the same environment.
 @click.option("--format", "fmt", envvar=["GCCHECK_AUDIT_FORMAT", "GCCHECK_FORMAT"],
-              default="table", show_default=True, type=click.Choice(AUDIT_FORMATS))
+              default="table", show_default=True, type=_Choice(AUDIT_FORMATS))
 @click.option("--concurrency", "-j", envvar="GCCHECK_CONCURRENCY", type=click.IntRange(1, 256),
               default=32, show_default=True, metavar="N",
               help="Deployments checked at once (each runs its bucket's calls concurrently).")
@@ -212,7 +229,7 @@ def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
 
 @cli.command("matrix")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(["table", "json", "markdown"]))
+              type=_Choice(["table", "json", "markdown"]))
 @_MATRIX
 def matrix_command(fmt: str, matrix_path: str | None) -> int:
     """Print the hosting matrix as W&B's documentation shows it."""

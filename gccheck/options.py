@@ -17,6 +17,7 @@ from typing import Any
 from gccheck.errors import InputError
 from gccheck.masking import describe_value
 from gccheck.probes.interface import AZURE_PLANES
+from gccheck.suggest import did_you_mean
 from gccheck.target import (
     PROCESS_ENV,
     EnvFile,
@@ -93,8 +94,9 @@ def seconds(value: Any, where: str) -> float:
 def one_of(choices: Sequence[str]) -> Validator:
     def check(value: Any, where: str) -> str:
         if value not in choices:
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
             raise OptionError(f"{where}: expected one of {', '.join(choices)}, got "
-                              f"{shown(value)}")
+                              f"{shown(value)}{hint}")
         return str(value)
     return check
 
