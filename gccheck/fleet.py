@@ -177,11 +177,11 @@ def parse_fleet(data: Any, source: str, matrix: Matrix, *, base: Path | None = N
             if hosting is None:
                 raise _EntryError("'hosting' is missing (set it here or under defaults)")
             merged = _merge({k: v for k, v in defaults.items() if k != "hosting"}, own)
-            _one_source(merged)
-            if "bucket" in merged:
+            spec = _spec(name, hosting, merged, base, default_timeout)  # one settings source
+            if spec.bucket is not None:
                 # Bad bucket URLs are input errors too, found before anything is sent.
-                parse_bucket_url(merged["bucket"], endpoint_url=merged.get("endpoint-url"))
-            specs.append(_spec(name, hosting, merged, base, default_timeout))
+                parse_bucket_url(spec.bucket, endpoint_url=spec.endpoint_url)
+            specs.append(spec)
         except _EntryError as exc:
             raise fail(label, str(exc)) from None
         except InputError as exc:
