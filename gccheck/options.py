@@ -144,7 +144,7 @@ class Option:
     """One option of a deployment, as a `check` flag and as a fleet key."""
 
     key: str  # fleet key; the flag is --key
-    field: str  # TargetSpec field, or the settings source's (see settings_source)
+    field: str  # the TargetSpec field it sets ("source": part of the settings source)
     check: Validator  # one value (each one, for `many`)
     help: str
     metavar: str | None = None
@@ -180,21 +180,21 @@ TARGET_OPTIONS: tuple[Option, ...] = (
     HOSTING,
     Option("bucket", "bucket", text,
            "W&B bucket URL (default: BUCKET from the settings source).", metavar="URL"),
-    Option("env", "env", env_map, "The server's environment as NAME: value pairs.",
+    Option("env", "source", env_map, "The server's environment as NAME: value pairs.",
            flag=False),
-    Option("env-file", "env_file", text,
+    Option("env-file", "source", text,
            "Read settings from a dotenv file instead of the process environment.",
            metavar="PATH", path=True),
-    Option("values", "values", text,
+    Option("values", "source", text,
            "W&B Helm values file or WeightsAndBiases resource (repeatable, merged in order "
            "like helm -f).", metavar="FILE", many=True, path=True, short="-f"),
-    Option("workload", "workload", workload,
+    Option("workload", "source", workload,
            "Read settings from a live Deployment/StatefulSet ('auto' finds W&B's).",
            metavar="[NS/]KIND/NAME[:CONTAINER]"),
-    Option("kubeconfig", "kubeconfig", text,
+    Option("kubeconfig", "source", text,
            "Kubeconfig for --workload (default: KUBECONFIG, ~/.kube/config, in-cluster).",
            metavar="PATH", path=True),
-    Option("context", "context", text, "Kubeconfig context for --workload.", metavar="NAME"),
+    Option("context", "source", text, "Kubeconfig context for --workload.", metavar="NAME"),
     Option("endpoint-url", "endpoint_url", url,
            "S3 endpoint (MinIO, ...); also settles how s3://AK:SK@x/y is read.", metavar="URL"),
     Option("aws-profile", "aws_profile", text,
@@ -215,9 +215,8 @@ TARGET_OPTIONS: tuple[Option, ...] = (
 )
 BY_KEY: Mapping[str, Option] = {option.key: option for option in TARGET_OPTIONS}
 FLEET_KEYS = tuple(option.key for option in TARGET_OPTIONS)
-# The settings sources: one choice per deployment. kubeconfig and context belong to workload.
+# The settings sources: one choice per deployment (kubeconfig and context go with workload).
 SOURCE_KEYS = ("env", "env-file", "values", "workload")
-_SOURCE_DETAILS = ("kubeconfig", "context")
 
 
 def named(key: str, cli: bool) -> str:
@@ -247,6 +246,6 @@ def settings_source(given: Mapping[str, Any], *, cli: bool) -> SettingsChoice:
 def spec_fields(given: Mapping[str, Any], *, cli: bool) -> dict[str, Any]:
     """TargetSpec's keyword arguments from validated values by key (name and hosting too)."""
     fields = {BY_KEY[key].field: value for key, value in given.items()
-              if key not in SOURCE_KEYS and key not in _SOURCE_DETAILS and value is not None}
+              if BY_KEY[key].field != "source" and value is not None}
     fields["source"] = settings_source(given, cli=cli)
     return fields
