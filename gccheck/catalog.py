@@ -30,9 +30,6 @@ class Entry:
             return None
         return fill(ways["cli"], **where)
 
-    def permissions_for(self, provider: str | None) -> tuple[str, ...]:
-        return self.permissions.get(provider or ANY) or self.permissions.get(ANY, ())
-
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 

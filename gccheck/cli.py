@@ -1,4 +1,9 @@
-"""Command line: options in, exit code out. No logic of its own."""
+"""Command line: options in, exit code out.
+
+Parses and checks the options (a deployment's come from the table in gccheck.options), hands
+them to gccheck.commands, which does the work and picks the exit code, and turns every error
+into one line on stderr.
+"""
 
 # Ctrl-C is caught (_catch_interrupts) before the heavy imports further down.
 # ruff: noqa: E402
@@ -60,7 +65,7 @@ if _PROGRAM:
 import contextlib
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -71,9 +76,24 @@ from gccheck.errors import InputError
 from gccheck.formats import AUDIT_FORMATS, CHECK_FORMATS
 from gccheck.masking import Redactor
 from gccheck.model import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED
+from gccheck.options import (
+    DEFAULT_TIMEOUT,
+    HOSTING,
+    NAME,
+    TARGET_OPTIONS,
+    TIMEOUT,
+    Option,
+    OptionError,
+    spec_fields,
+)
+from gccheck.suggest import did_you_mean
 
-HOSTING_HELP = ("shared-cloud, shared-cloud-ssc, dedicated-cloud, dedicated-cloud-ssc, "
-                "customer-managed-cloud or on-prem (types in matrix.yaml)")
+if TYPE_CHECKING:  # generic from click 8.2; subscripting them fails at run time in 8.1
+    _ParamTypeBase = click.ParamType[Any]
+    _ChoiceBase = click.Choice[str]
+else:
+    _ParamTypeBase = click.ParamType
+    _ChoiceBase = click.Choice
 
 
 @dataclass
@@ -97,26 +117,66 @@ def _state() -> RunState:
     return state
 
 
-class _Seconds(click.FloatRange):
-    """0.1 to 600 seconds; FloatRange alone lets NaN through (every comparison with it is
-    false)."""
+class _BadValue(click.BadParameter):
+    """A value the options table refused; its message already names the flag."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class _Checked(_ParamTypeBase):
+    """A flag's value checked by its option's own validator, as a fleet key's is."""
+
+    def __init__(self, option: Option) -> None:
+        self.option = option
+        self.name = option.metavar or option.key
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
-        seconds = super().convert(value, param, ctx)
-        if seconds != seconds:
-            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
-        return seconds
+        try:
+            return self.option.check(value, f"--{self.option.key}")
+        except OptionError as exc:
+            raise _BadValue(str(exc), ctx, param) from None
 
 
-_TIMEOUT = _Seconds(min=0.1, max=600)
+class _Choice(_ChoiceBase):
+    """click's choice, naming the closest choice to a mistyped one (click 8.2 and later)."""
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        message: str = super().get_invalid_choice_message(value, ctx)
+        hint = did_you_mean(value, self.choices) if isinstance(value, str) else ""
+        return f"{message.rstrip('.')}{hint}" if hint else message
 
 
-def _printable_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    # Escapes and newlines would reach the terminal, and break JUnit's XML, as they are.
-    if not value.strip() or not value.isprintable():
-        raise click.BadParameter("must be one line of printable characters", ctx, param)
-    return value.strip()
+class _HostingOption(click.Option):
+    """--hosting, whose help lists the hosting types of matrix.yaml (read only for --help)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from gccheck.commands import load
+
+        self.help = HOSTING.help.format(hosting=", ".join(load(None).hosting_types))
+        return super().get_help_record(ctx)
+
+
+def _flag(option: Option, **extra: Any) -> Any:
+    """The click option of a deployment option of the table."""
+    decls = [f"--{option.key}", *([option.short] if option.short else []),
+             option.key.replace("-", "_")]
+    return click.option(*decls, envvar=list(option.envvars), metavar=option.metavar,
+                        help=option.help, type=_Checked(option), multiple=option.many, **extra)
+
+
+def _target_flags(fn: Any) -> Any:
+    for option in reversed(TARGET_OPTIONS):
+        if option is TIMEOUT or not option.flag:
+            continue  # --timeout is shared with audit (_common_output)
+        if option is HOSTING:
+            fn = _flag(option, required=True, cls=_HostingOption)(fn)
+        elif option is NAME:
+            fn = _flag(option, default="wandb", show_default=True)(fn)
+        else:
+            fn = _flag(option)(fn)
+    return fn
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -129,16 +189,21 @@ def cli() -> None:
     """
 
 
+_FAIL_ON = click.option(
+    "--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
+    type=_Choice(["fail", "unknown", "never"]),
+    help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an unverified "
+         "requirement), 'fail' (only failures), 'never' (= --warn-only).")
+_MATRIX = click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
+                       type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+
+
 def _common_output(fn: Any) -> Any:
     for option in reversed([
-        click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
-                     type=click.Path(dir_okay=False), help="Use another matrix.yaml."),
+        _MATRIX,
         click.option("--output", "-o", envvar="GCCHECK_OUTPUT", metavar="FILE",
                      help="Write the report to FILE (atomically) instead of stdout."),
-        click.option("--timeout", envvar="GCCHECK_TIMEOUT", type=_TIMEOUT, default=10.0,
-                     show_default=True, metavar="SECONDS",
-                     help="Connect/read timeout of each request, and the longest wait for "
-                          "one bucket."),
+        _flag(TIMEOUT, default=DEFAULT_TIMEOUT, show_default=True),
         click.option("--strict", envvar="GCCHECK_STRICT", is_flag=True,
                      help="Count advisories that warn as failures."),
         click.option("--warn-only", envvar="GCCHECK_WARN_ONLY", is_flag=True,
@@ -152,58 +217,17 @@ def _common_output(fn: Any) -> Any:
 
 
 @cli.command()
-@click.option("--hosting", envvar="GCCHECK_HOSTING", required=True, metavar="TYPE",
-              help=f"Hosting type: {HOSTING_HELP}.")
-@click.option("--bucket", envvar="GCCHECK_BUCKET", metavar="URL",
-              help="W&B bucket URL (default: BUCKET from the settings source).")
-@click.option("--env-file", envvar="GCCHECK_ENV_FILE", metavar="PATH",
-              help="Read settings from a dotenv file instead of the process environment.")
-@click.option("--values", "-f", "values", envvar="GCCHECK_VALUES", multiple=True,
-              metavar="FILE", help="W&B Helm values file or WeightsAndBiases resource "
-                                   "(repeatable, merged in order like helm -f).")
-@click.option("--workload", envvar="GCCHECK_WORKLOAD", metavar="[NS/]KIND/NAME[:CONTAINER]",
-              help="Read settings from a live Deployment/StatefulSet ('auto' finds W&B's).")
-@click.option("--kubeconfig", envvar="GCCHECK_KUBECONFIG", metavar="PATH",
-              help="Kubeconfig for --workload (default: KUBECONFIG, ~/.kube/config, "
-                   "in-cluster).")
-@click.option("--context", "kube_context", envvar="GCCHECK_CONTEXT", metavar="NAME",
-              help="Kubeconfig context for --workload.")
-@click.option("--endpoint-url", envvar="GCCHECK_ENDPOINT_URL", metavar="URL",
-              help="S3 endpoint (MinIO, ...); also settles how s3://AK:SK@x/y is read.")
-@click.option("--aws-profile", envvar="GCCHECK_AWS_PROFILE", metavar="NAME",
-              help="AWS profile for S3 buckets without keys in the URL.")
-@click.option("--azure-subscription", envvar=["GCCHECK_AZURE_SUBSCRIPTION",
-                                               "AZURE_SUBSCRIPTION_ID"], metavar="ID",
-              help="Azure subscription: enables the management-plane check.")
-@click.option("--azure-resource-group", envvar="GCCHECK_AZURE_RESOURCE_GROUP", metavar="NAME",
-              help="Resource group of the storage account (skips the search).")
-@click.option("--azure-plane", envvar="GCCHECK_AZURE_PLANE", type=click.Choice(["mgmt", "data"]),
-              help="Force the Azure management or data plane (default: choose).")
-@click.option("--azure-blob-endpoint", envvar="GCCHECK_AZURE_BLOB_ENDPOINT", metavar="URL",
-              help="Blob endpoint (sovereign clouds, Azurite).")
-@click.option("--azure-arm-endpoint", envvar="GCCHECK_AZURE_ARM_ENDPOINT", metavar="URL",
-              help="Azure Resource Manager endpoint (sovereign clouds).")
-@click.option("--name", envvar="GCCHECK_NAME", default="wandb", show_default=True,
-              callback=_printable_name,
-              help="Name of the deployment in the report.")
+@_target_flags
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(CHECK_FORMATS))
-@click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
-              type=click.Choice(["fail", "unknown", "never"]),
-              help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
-                   "unverified requirement), 'fail' (only failures), 'never' (= --warn-only).")
+              type=_Choice(CHECK_FORMATS))
+@_FAIL_ON
 @click.option("--termination-message", envvar="GCCHECK_TERMINATION_MESSAGE", metavar="PATH",
               help="Also write the one-line verdict to PATH (a Kubernetes termination "
                    "message file, e.g. /dev/termination-log).")
 @_common_output
-def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[str, ...],
-          workload: str | None, kubeconfig: str | None, kube_context: str | None,
-          endpoint_url: str | None, aws_profile: str | None, azure_subscription: str | None,
-          azure_resource_group: str | None, azure_plane: str | None,
-          azure_blob_endpoint: str | None, azure_arm_endpoint: str | None, name: str,
-          fmt: str, fail_on: str, termination_message: str | None, matrix_path: str | None,
-          output: str | None, timeout: float, strict: bool, warn_only: bool,
-          debug: bool) -> int:
+def check(fmt: str, fail_on: str, termination_message: str | None, matrix_path: str | None,
+          output: str | None, timeout: float, strict: bool, warn_only: bool, debug: bool,
+          **flags: Any) -> int:
     """Check one deployment against the hosting matrix.
 
     \b
@@ -213,42 +237,29 @@ def check(hosting: str, bucket: str | None, env_file: str | None, values: tuple[
     from gccheck.commands import run_check
     from gccheck.target import TargetSpec
 
-    given = [flag for flag, value in (("--env-file", env_file), ("--values", values),
-                                      ("--workload", workload)) if value]
-    if len(given) > 1:
-        raise click.UsageError(f"give only one of --env-file, --values, --workload "
-                               f"(got {', '.join(given)})")
     _one_exit_policy(warn_only, fail_on)
     state = _state()
     _setup_logging(state, debug)
-    spec = TargetSpec(
-        name=name, hosting=hosting, bucket=bucket, env_file=env_file, values=values,
-        workload=workload, kubeconfig=kubeconfig, context=kube_context,
-        endpoint_url=endpoint_url, aws_profile=aws_profile,
-        azure_subscription=azure_subscription, azure_resource_group=azure_resource_group,
-        azure_plane=azure_plane, azure_blob_endpoint=azure_blob_endpoint,
-        azure_arm_endpoint=azure_arm_endpoint, timeout=timeout)
+    given = {key.replace("_", "-"): value for key, value in flags.items()}
+    spec = TargetSpec(**spec_fields({**given, "timeout": timeout}, cli=True))
     return run_check(spec, state.redactor, matrix_path=matrix_path, fmt=fmt, output=output,
-                     strict=strict, warn_only=warn_only or fail_on == "never",
-                     ignore_unknown=fail_on == "fail", termination_message=termination_message)
+                     strict=strict, warn_only=warn_only, fail_on=fail_on,
+                     termination_message=termination_message)
 
 
-@cli.command()
+@cli.command(short_help="Check every deployment of a fleet file.")
 @click.argument("fleet", envvar="GCCHECK_FLEET", metavar="FLEET.yaml",
                 type=click.Path(dir_okay=False))
 # GCCHECK_AUDIT_FORMAT first: html and prometheus are audit's only, and GCCHECK_FORMAT set to
 # one of them would break `check` in the same environment.
 @click.option("--format", "fmt", envvar=["GCCHECK_AUDIT_FORMAT", "GCCHECK_FORMAT"],
-              default="table", show_default=True, type=click.Choice(AUDIT_FORMATS))
+              default="table", show_default=True, type=_Choice(AUDIT_FORMATS))
 @click.option("--concurrency", "-j", envvar="GCCHECK_CONCURRENCY", type=click.IntRange(1, 256),
               default=32, show_default=True, metavar="N",
               help="Deployments checked at once (each runs its bucket's calls concurrently).")
 @click.option("--quiet", "-q", envvar="GCCHECK_QUIET", is_flag=True,
               help="No progress bar and no summary line on stderr.")
-@click.option("--fail-on", envvar="GCCHECK_FAIL_ON", default="unknown", show_default=True,
-              type=click.Choice(["fail", "unknown", "never"]),
-              help="What makes the exit code non-zero: 'unknown' (1 for a failure, 3 for an "
-                   "unverified requirement), 'fail' (only failures), 'never' (= --warn-only).")
+@_FAIL_ON
 @_common_output
 def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
           matrix_path: str | None, output: str | None, timeout: float, strict: bool,
@@ -268,15 +279,13 @@ def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
     _setup_logging(state, debug)
     return run_audit(fleet, state.redactor, matrix_path=matrix_path, fmt=fmt, output=output,
                      timeout=timeout, concurrency=concurrency, strict=strict,
-                     warn_only=warn_only or fail_on == "never",
-                     ignore_unknown=fail_on == "fail", quiet=quiet)
+                     warn_only=warn_only, fail_on=fail_on, quiet=quiet)
 
 
 @cli.command("matrix")
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
-              type=click.Choice(["table", "json", "markdown"]))
-@click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
-              type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
+              type=_Choice(["table", "json", "markdown"]))
+@_MATRIX
 def matrix_command(fmt: str, matrix_path: str | None) -> int:
     """Print the hosting matrix as W&B's documentation shows it."""
     from gccheck.commands import show_matrix
@@ -284,18 +293,20 @@ def matrix_command(fmt: str, matrix_path: str | None) -> int:
     return show_matrix(fmt, matrix_path, _state().redactor)
 
 
-@cli.command()
-@click.argument("check_id", metavar="ID")
-@click.option("--matrix", "matrix_path", envvar="GCCHECK_MATRIX", metavar="PATH",
-              type=click.Path(dir_okay=False), help="Use another matrix.yaml.")
-def explain(check_id: str, matrix_path: str | None) -> int:
-    """Explain a requirement or advisory: what, why, the fix per provider, permissions."""
-    from gccheck.commands import explain_check
+@cli.command(short_help="Explain a requirement or advisory (without ID: list them).")
+@click.argument("check_id", metavar="[ID]", required=False)
+@_MATRIX
+def explain(check_id: str | None, matrix_path: str | None) -> int:
+    """Explain a requirement or advisory: what, why, the fix per provider, the permissions
+    gccheck needs. Without ID, list the ids."""
+    from gccheck.commands import explain_check, list_checks
 
+    if check_id is None:
+        return list_checks(matrix_path, _state().redactor)
     return explain_check(check_id, matrix_path, _state().redactor)
 
 
-@cli.command()
+@cli.command(short_help="Try gccheck on local S3, GCS and Azure servers.")
 @click.option("--debug", envvar="GCCHECK_DEBUG", is_flag=True, help="Show debug logs.")
 def demo(debug: bool) -> int:
     """Run gccheck against local S3 (and GCS, Azure) servers: no cloud account needed."""

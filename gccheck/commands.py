@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
-from gccheck.audit import prepare, run
 from gccheck.catalog import ANY, load_catalog
+from gccheck.engine import prepare, run
 from gccheck.errors import InputError
 from gccheck.formats import render, terminal_width
 from gccheck.formats.matrix import render_matrix
+from gccheck.formats.text import tally_words
 from gccheck.formats.text import termination_line as _termination_line
 from gccheck.masking import Redactor
-from gccheck.matrix import Matrix, load_matrix
-from gccheck.model import EXIT_FAIL, EXIT_READY, FailOn, Report
+from gccheck.matrix import Check, Matrix, load_matrix
+from gccheck.model import FailOn, Report
+from gccheck.neutral import neutralise
 from gccheck.output import emit
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
@@ -52,8 +55,13 @@ def write_termination_message(path: str, line: str) -> None:
                          f"({exc.strerror or exc})") from None
 
 
+def exit_code(report: Report, warn_only: bool, fail_on: str) -> int:
+    """The process's exit code: the report's own policy (model.FailOn); --warn-only is never."""
+    return report.exit_code(FailOn.of(fail_on, warn_only=warn_only))
+
+
 def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, fmt: str,
-              output: str | None, strict: bool, warn_only: bool, ignore_unknown: bool = False,
+              output: str | None, strict: bool, warn_only: bool, fail_on: str = "unknown",
               termination_message: str | None = None) -> int:
     matrix = load(matrix_path)
     prepared = prepare(spec, matrix, os.environ, redactor)
@@ -68,17 +76,12 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
             sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
-    return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",
-                                      warn_only=warn_only))
+    return exit_code(report, warn_only, fail_on)
 
 
 def audit_summary(report: Report, output: str | None) -> str:
     """One line for stderr: how many deployments are ready, and where the report went."""
-    codes = [t.exit_code(report.strict) for t in report.targets]
-    ready, failing = codes.count(EXIT_READY), codes.count(EXIT_FAIL)
-    total = len(codes)
-    line = (f"gccheck audit: {total} deployment{'s' if total != 1 else ''}: {ready} ready, "
-            f"{failing} not ready, {total - ready - failing} unverified")
+    line = f"gccheck audit: {tally_words(report.tally())}"
     if output and output != "-":
         line += f"; report written to {output}"
     return line
@@ -86,7 +89,7 @@ def audit_summary(report: Report, output: str | None) -> str:
 
 def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, fmt: str,
               output: str | None, timeout: float, concurrency: int, strict: bool,
-              warn_only: bool, ignore_unknown: bool = False, quiet: bool = False) -> int:
+              warn_only: bool, fail_on: str = "unknown", quiet: bool = False) -> int:
     """Audit every deployment of a fleet file; the worst deployment sets the exit code."""
     from gccheck.audit import audit
     from gccheck.fleet import load_fleet
@@ -104,8 +107,7 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
     emit(render(fmt, report, output), redactor, output)
     if not quiet:
         stderr(audit_summary(report, output), redactor)
-    return report.exit_code(FailOn.of("fail" if ignore_unknown else "unknown",
-                                      warn_only=warn_only))
+    return exit_code(report, warn_only, fail_on)
 
 
 def show_matrix(fmt: str, matrix_path: str | None, redactor: Redactor) -> int:
@@ -119,12 +121,25 @@ def _provider_title(matrix: Matrix, provider: str) -> str:
     return matrix.provider_title(provider)
 
 
+def list_checks(matrix_path: str | None, redactor: Redactor) -> int:
+    """`gccheck explain` without an id: every id it takes, with its title."""
+    matrix = load(matrix_path)
+    def listed(checks: Mapping[str, Check]) -> list[str]:
+        # A custom matrix.yaml is outside text: shown escaped.
+        return [f"  {neutralise(c.id, 60):<26} {neutralise(c.title, 120)}"
+                for c in checks.values()]
+
+    lines = ["Requirements:", *listed(matrix.requirements)]
+    if matrix.advisories:
+        lines += ["", "Advisories (warn):", *listed(matrix.advisories)]
+    lines += ["", "Run 'gccheck explain ID' for what, why, the fix and the permissions."]
+    emit("\n".join(lines) + "\n", redactor)
+    return 0
+
+
 def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) -> int:
     matrix = load(matrix_path)
-    check = matrix.requirements.get(check_id) or matrix.advisories.get(check_id)
-    if check is None:
-        known = ", ".join([*matrix.requirements, *matrix.advisories])
-        raise InputError(f"unknown requirement or advisory {check_id!r} (one of: {known})")
+    check = matrix.check(check_id)
     entry = load_catalog().get(check_id)
     kind = "requirement" if check_id in matrix.requirements else "advisory (warn)"
     required_by = [h.id for h in matrix.hosting_types.values() if check_id in h.requires]

@@ -9,6 +9,8 @@ from typing import Any
 
 from gccheck.errors import InputError
 from gccheck.files import load_yaml
+from gccheck.neutral import neutralise
+from gccheck.suggest import did_you_mean
 
 # In an installed wheel the file sits inside the package; in a checkout, at the repo root.
 _PACKAGED = Path(__file__).resolve().parent / "matrix.yaml"
@@ -57,6 +59,23 @@ class Matrix:
         """The provider's title; its id when a custom matrix does not list it."""
         known = self.providers.get(provider)
         return known.title if known else provider
+
+    def hosting_type(self, name: str, where: str = "--hosting") -> HostingType:
+        """The hosting type called `name`; an InputError naming the closest one otherwise."""
+        if name not in self.hosting_types:
+            raise InputError(f"{where}: unknown hosting type {neutralise(name, 60)!r}"
+                             f"{did_you_mean(name, self.hosting_types)} "
+                             f"(one of: {', '.join(self.hosting_types)})")
+        return self.hosting_types[name]
+
+    def check(self, check_id: str) -> Check:
+        """The requirement or advisory `check_id`; an InputError naming the closest otherwise."""
+        found = self.requirements.get(check_id) or self.advisories.get(check_id)
+        if found is None:
+            known = [*self.requirements, *self.advisories]
+            raise InputError(f"unknown requirement or advisory {neutralise(check_id, 60)!r}"
+                             f"{did_you_mean(check_id, known)} (one of: {', '.join(known)})")
+        return found
 
 
 def default_matrix_path() -> Path:

@@ -4,21 +4,63 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class ProcessEnv:
+    """Settings from the environment gccheck itself runs in (the default)."""
+
+    key: ClassVar[str] = "process environment"
+
+
+@dataclass(frozen=True)
+class InlineEnv:
+    """Settings given as a NAME: value mapping (a fleet file's `env`)."""
+
+    key: ClassVar[str] = "env"
+    env: Mapping[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    """Settings from a dotenv file."""
+
+    key: ClassVar[str] = "env-file"
+    path: str
+
+
+@dataclass(frozen=True)
+class ValuesFiles:
+    """Settings from W&B Helm values files or WeightsAndBiases resources, merged in order."""
+
+    key: ClassVar[str] = "values"
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Settings from a live Deployment/StatefulSet, read through the Kubernetes API."""
+
+    key: ClassVar[str] = "workload"
+    ref: str
+    kubeconfig: str | None = None
+    context: str | None = None
+
+
+# Where a deployment's settings come from: one choice, never several.
+SettingsChoice = ProcessEnv | InlineEnv | EnvFile | ValuesFiles | Workload
+PROCESS_ENV = ProcessEnv()
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """One deployment to check. Field names match the fleet file's keys (with - for _)."""
+    """One deployment to check. Field names match the options table (gccheck.options)."""
 
     name: str
     hosting: str
+    source: SettingsChoice = PROCESS_ENV
     bucket: str | None = None
-    env: Mapping[str, str] | None = field(default=None, repr=False)
-    env_file: str | None = None
-    values: tuple[str, ...] = ()
-    workload: str | None = None
-    kubeconfig: str | None = None
-    context: str | None = None
     endpoint_url: str | None = None
     aws_profile: str | None = None
     azure_subscription: str | None = None
@@ -27,3 +69,8 @@ class TargetSpec:
     azure_blob_endpoint: str | None = None
     azure_arm_endpoint: str | None = None
     timeout: float = 10.0
+
+    @property
+    def reads_live(self) -> bool:
+        """Whether reading the settings needs the network (a live workload)."""
+        return isinstance(self.source, Workload)

@@ -24,6 +24,7 @@ from conftest import (
 from gccheck import audit as audit_module
 from gccheck.audit import audit
 from gccheck.bucket_url import BucketLocation
+from gccheck.engine import scheduler as schedule_module
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
@@ -31,7 +32,7 @@ from gccheck.model import BucketFacts, Kind, Result, Settings, Status, TargetRep
 from gccheck.probes.interface import ProbeOptions
 from gccheck.progress import NoProgress, ProgressBar, progress_for, render_bar
 from gccheck.rules import RULES
-from gccheck.target import TargetSpec
+from gccheck.target import InlineEnv, TargetSpec, Workload
 
 GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 
@@ -79,12 +80,12 @@ def test_a_hung_endpoint_does_not_delay_the_others(moto_server: S3Server, matrix
     hung_timeout = 3.0
     specs = [
         TargetSpec("hung", "on-prem", bucket=f"s3://AKIAHUNG0000:hungsecret0000@{silent_endpoint}"
-                   "/wandb?region=us-east-1", env=GC_ON, timeout=hung_timeout),
-        *(TargetSpec(f"ok-{i}", "on-prem", bucket=_url(moto_server, versioned), env=GC_ON,
-                     timeout=hung_timeout) for i in range(4)),
-        TargetSpec("never", "customer-managed-cloud", bucket=_url(moto_server, never), env=GC_ON,
-                   timeout=hung_timeout),
-        TargetSpec("no-env", "on-prem", bucket=_url(moto_server, versioned), env={},
+                   "/wandb?region=us-east-1", source=InlineEnv(GC_ON), timeout=hung_timeout),
+        *(TargetSpec(f"ok-{i}", "on-prem", bucket=_url(moto_server, versioned),
+                     source=InlineEnv(GC_ON), timeout=hung_timeout) for i in range(4)),
+        TargetSpec("never", "customer-managed-cloud", bucket=_url(moto_server, never),
+                   source=InlineEnv(GC_ON), timeout=hung_timeout),
+        TargetSpec("no-env", "on-prem", bucket=_url(moto_server, versioned), source=InlineEnv({}),
                    timeout=hung_timeout),
     ]
     started = time.monotonic()
@@ -136,9 +137,9 @@ class _Registry:
 
 def test_the_deadline_frees_the_slot_of_a_probe_that_ignores_its_timeout(matrix: Matrix) -> None:
     stuck = _StuckProbe()
-    specs = [TargetSpec(f"stuck-{i}", "on-prem", bucket="s3://wandb-stuck", env=GC_ON,
-                        timeout=0.2) for i in range(2)]
-    specs.append(TargetSpec("env-only", "on-prem", env=GC_ON, timeout=0.2))
+    specs = [TargetSpec(f"stuck-{i}", "on-prem", bucket="s3://wandb-stuck",
+                        source=InlineEnv(GC_ON), timeout=0.2) for i in range(2)]
+    specs.append(TargetSpec("env-only", "on-prem", source=InlineEnv(GC_ON), timeout=0.2))
     order: list[str] = []
     try:
         report = audit(specs, matrix, {}, Redactor(), concurrency=2,
@@ -159,15 +160,16 @@ def test_the_deadline_frees_the_slot_of_a_probe_that_ignores_its_timeout(matrix:
 
 def test_a_crashing_target_is_unknown_and_the_rest_go_on(matrix: Matrix,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    real = audit_module.check_prepared
+    real = schedule_module.check_prepared
 
     def flaky(prepared: Any, *args: Any) -> TargetReport:
         if prepared.spec.name == "boom":
             raise ValueError("bug")
         return real(prepared, *args)
 
-    monkeypatch.setattr(audit_module, "check_prepared", flaky)
-    specs = [TargetSpec("boom", "on-prem", env=GC_ON), TargetSpec("fine", "shared-cloud")]
+    monkeypatch.setattr(schedule_module, "check_prepared", flaky)
+    specs = [TargetSpec("boom", "on-prem", source=InlineEnv(GC_ON)),
+             TargetSpec("fine", "shared-cloud")]
     report = audit(specs, matrix, {}, Redactor())
     assert report.targets[0].exit_code() == 3
     assert "check failed unexpectedly (ValueError)" in report.targets[0].results[0].summary
@@ -183,12 +185,12 @@ def test_live_settings_that_cannot_be_read_make_that_deployment_unknown(
     real = audit_module.prepare
 
     def prepare(spec: TargetSpec, *args: Any) -> Any:
-        if spec.workload:
+        if spec.reads_live:
             raise InputError("workload wandb/deployment/app: the API server did not answer")
         return real(spec, *args)
 
     monkeypatch.setattr(audit_module, "prepare", prepare)
-    specs = [TargetSpec("live", "on-prem", workload="wandb/deployment/app"),
+    specs = [TargetSpec("live", "on-prem", source=Workload("wandb/deployment/app")),
              TargetSpec("saas", "shared-cloud")]
     report = audit(specs, matrix, {}, Redactor())
     live = report.targets[0]
@@ -205,8 +207,8 @@ def test_progress_follows_completion_and_the_report_keeps_input_order(matrix: Ma
             time.sleep(0.3 if bucket.bucket == "slow-bucket" else 0.0)
             return BucketFacts(provider=bucket.provider, missing=True, missing_reason="gone")
 
-    specs = [TargetSpec("slow", "on-prem", bucket="s3://slow-bucket", env=GC_ON),
-             TargetSpec("fast", "on-prem", bucket="s3://fast-bucket", env=GC_ON)]
+    specs = [TargetSpec("slow", "on-prem", bucket="s3://slow-bucket", source=InlineEnv(GC_ON)),
+             TargetSpec("fast", "on-prem", bucket="s3://fast-bucket", source=InlineEnv(GC_ON))]
     order: list[str] = []
     report = audit(specs, matrix, {}, Redactor(), concurrency=2,
                    on_done=lambda t: order.append(t.name), probes=_Registry(Slow()))  # type: ignore[arg-type]
@@ -560,20 +562,3 @@ def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_pat
     assert dead["summary"].startswith("settings could not be read: cannot reach the Kubernetes API")
     assert [t["ready"] for t in data["targets"]] == [True, False, True]
     assert run.code == 3
-
-
-def test_aws_endpoint_variables_apply_to_s3_urls_only(matrix: Matrix) -> None:
-    from gccheck.audit import prepare
-
-    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:7078", "GORILLA_ARTIFACT_GC_ENABLED": "true"}
-
-    def endpoint(bucket: str, **spec: Any) -> str | None:
-        target = TargetSpec(name="t", hosting="on-prem", bucket=bucket, env=env, **spec)
-        prepared = prepare(target, matrix, {}, Redactor())
-        assert prepared.bucket is not None
-        return prepared.bucket.endpoint_url
-
-    assert endpoint("s3://bucket") == "http://127.0.0.1:7078"
-    # A Google token must never go to an S3 endpoint named by AWS's variables.
-    assert endpoint("gs://bucket") is None
-    assert endpoint("gs://bucket", endpoint_url="http://127.0.0.1:9023") == "http://127.0.0.1:9023"

@@ -21,7 +21,7 @@ from gccheck.matrix import Matrix, load_matrix
 from gccheck.model import BucketFacts, Settings, Status, VersioningState
 from gccheck.probes.interface import ProbeOptions
 from gccheck.rules import RULES
-from gccheck.target import TargetSpec
+from gccheck.target import InlineEnv, TargetSpec
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def _statuses(report: Any) -> dict[str, Status]:
 def test_a_timed_out_bucket_keeps_the_verdicts_that_need_no_network(matrix: Matrix) -> None:
     stuck = _Probe(stuck=True)
     spec = TargetSpec("stuck", "on-prem", bucket="s3://wandb-stuck",
-                      env={"GORILLA_ARTIFACTS_GC_ENABLED": "true"}, timeout=0.2)
+                      source=InlineEnv({"GORILLA_ARTIFACTS_GC_ENABLED": "true"}), timeout=0.2)
     try:
         report = audit([spec], matrix, {}, Redactor(), probes=_Registry(stuck))  # type: ignore[arg-type]
     finally:
@@ -84,7 +84,7 @@ def test_judging_after_the_answer_is_not_cut_short(matrix: Matrix,
 
     monkeypatch.setitem(RULES, "env-true", slow)
     spec = TargetSpec("slow-rules", "on-prem", bucket="s3://wandb-ok",
-                      env={"GORILLA_ARTIFACT_GC_ENABLED": "true"}, timeout=0.2)
+                      source=InlineEnv({"GORILLA_ARTIFACT_GC_ENABLED": "true"}), timeout=0.2)
     report = audit([spec], matrix, {}, Redactor(), probes=_Registry(_Probe(stuck=False)))  # type: ignore[arg-type]
     statuses = _statuses(report)
     assert statuses["gc-env-var"] is Status.PASS

@@ -16,7 +16,7 @@ from gccheck.errors import InputError
 from gccheck.fleet import ENTRY_KEYS, load_fleet, parse_fleet
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.rules import RULES
-from gccheck.target import TargetSpec
+from gccheck.target import EnvFile, InlineEnv, TargetSpec, ValuesFiles, Workload
 
 FLEET = FIXTURES / "fleet"
 KUBECONFIG = FLEET / "kube" / "config"
@@ -39,40 +39,49 @@ def test_mixed_fleet_every_source_and_cloud(matrix: Matrix) -> None:
     aws = by_name["aws-prod"]
     assert aws.hosting == "customer-managed-cloud" and aws.bucket == "s3://wandb-prod-files"
     assert aws.aws_profile == "prod" and aws.timeout == 5.0
-    assert aws.env == {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
+    assert aws.source == InlineEnv({"GORILLA_ARTIFACT_GC_ENABLED": "true"})
     lab = by_name["minio-lab"]
     # A deployment naming its own settings source does not inherit the default env.
-    assert lab.env is None and lab.env_file == str(FLEET.resolve() / "lab.env")
+    assert lab.source == EnvFile(str(FLEET.resolve() / "lab.env"))
     assert lab.hosting == "on-prem" and lab.endpoint_url == "http://127.0.0.1:9000"
     azure = by_name["azure-eu"]
     assert (azure.azure_subscription, azure.azure_resource_group, azure.azure_plane) == (
         "00000000-0000-0000-0000-000000000000", "wandb-eu", "mgmt")
     helm = by_name["helm-managed"]
-    assert helm.values == (str(FLEET.resolve() / "values.yaml"),
-                           str(FLEET.resolve() / "values-prod.yaml"))
-    assert helm.env is None
+    assert helm.source == ValuesFiles((str(FLEET.resolve() / "values.yaml"),
+                                       str(FLEET.resolve() / "values-prod.yaml")))
     live = by_name["live"]
-    assert live.workload == "wandb/deployment/wandb-app" and live.context == "prod"
-    assert live.kubeconfig == str(FLEET.resolve() / "kube/config") and live.timeout == 20.0
+    assert live.source == Workload("wandb/deployment/wandb-app", context="prod",
+                                   kubeconfig=str(FLEET.resolve() / "kube/config"))
+    assert live.timeout == 20.0
     assert by_name["saas"].hosting == "shared-cloud"
 
 
 def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
     entry = {
-        "name": "all", "hosting": "on-prem", "bucket": "az://acct123/files", "env-file": "a.env",
-        "kubeconfig": str(KUBECONFIG), "context": "c", "endpoint-url": "https://s3.example.com",
+        "name": "all", "hosting": "on-prem", "bucket": "az://acct123/files",
+        "workload": "wandb/deployment/app", "kubeconfig": str(KUBECONFIG), "context": "c",
+        "endpoint-url": "https://s3.example.com",
         "aws-profile": "p", "azure-subscription": "sub", "azure-resource-group": "rg",
         "azure-plane": "data", "azure-blob-endpoint": "https://acct123.blob.example.com",
         "azure-arm-endpoint": "https://arm.example.com", "timeout": 3,
     }
-    assert set(entry) | {"env", "values", "workload"} == set(ENTRY_KEYS)
+    assert set(entry) | {"env", "values", "env-file"} == set(ENTRY_KEYS)
     (spec,) = parse({"deployments": [entry]}, matrix)
     assert spec == TargetSpec(
-        name="all", hosting="on-prem", bucket="az://acct123/files", env_file="/base/a.env",
-        kubeconfig=str(KUBECONFIG), context="c", endpoint_url="https://s3.example.com", aws_profile="p",
+        name="all", hosting="on-prem", bucket="az://acct123/files",
+        source=Workload("wandb/deployment/app", kubeconfig=str(KUBECONFIG), context="c"),
+        endpoint_url="https://s3.example.com", aws_profile="p",
         azure_subscription="sub", azure_resource_group="rg", azure_plane="data",
         azure_blob_endpoint="https://acct123.blob.example.com",
         azure_arm_endpoint="https://arm.example.com", timeout=3.0)
+    sources = {"env": ({"A": "1"}, InlineEnv({"A": "1"})),
+               "env-file": ("a.env", EnvFile("/base/a.env")),
+               "values": (["v.yaml"], ValuesFiles(("/base/v.yaml",)))}
+    for key, (value, source) in sources.items():
+        (spec,) = parse({"deployments": [{"name": "s", "hosting": "on-prem", key: value}]},
+                        matrix)
+        assert spec.source == source, key
 
 
 def test_defaults_merge_env_and_timeout_falls_back_to_the_cli(matrix: Matrix) -> None:
@@ -80,9 +89,9 @@ def test_defaults_merge_env_and_timeout_falls_back_to_the_cli(matrix: Matrix) ->
             "deployments": [{"name": "x", "env": {"A": "2", "N": 5}},
                             {"name": "y", "values": "v.yaml", "hosting": "shared-cloud"}]}
     x, y = parse(data, matrix, default_timeout=7.5)
-    assert x.env == {"A": "2", "GORILLA_ARTIFACT_GC_ENABLED": "true", "N": "5"}
+    assert x.source == InlineEnv({"A": "2", "GORILLA_ARTIFACT_GC_ENABLED": "true", "N": "5"})
     assert x.timeout == 7.5
-    assert y.env is None and y.values == ("/base/v.yaml",) and y.hosting == "shared-cloud"
+    assert y.source == ValuesFiles(("/base/v.yaml",)) and y.hosting == "shared-cloud"
 
 
 ERRORS = [
@@ -105,10 +114,15 @@ ERRORS = [
      "deployment 2 ('a'): duplicate name: deployment 1 is also called 'a'"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "env_file": "x"}]},
      "deployment 1 ('a'): unknown key 'env_file' (did you mean 'env-file'?)"),
+    ({"deployments": [{"name": "a", "hosting": "on-prem", "buckt": "s3://b"}]},
+     "deployment 1 ('a'): unknown key 'buckt' (did you mean 'bucket'?)"),
+    ({"defaults": {"endpoint": "http://x"}, "deployments": [{"name": "a"}]},
+     "defaults: unknown key 'endpoint' (did you mean 'endpoint-url'?)"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "region": "x"}]},
      "deployment 1 ('a'): unknown key 'region'; known keys: name, hosting, bucket"),
     ({"deployments": [{"name": "a", "hosting": "onprem"}]},
-     "deployment 1 ('a'): hosting: unknown hosting type 'onprem' (one of: shared-cloud"),
+     "deployment 1 ('a'): hosting: unknown hosting type 'onprem' (did you mean 'on-prem'?) "
+     "(one of: shared-cloud"),
     ({"deployments": [{"name": "a"}]},
      "deployment 1 ('a'): 'hosting' is missing (set it here or under defaults)"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "timeout": "10s"}]},
@@ -144,7 +158,7 @@ ERRORS = [
                        "kubeconfig": "nope/config"}]},
      "deployment 1 ('a'): kubeconfig /base/nope/config: no such file"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "endpoint-url": "minio:9000"}]},
-     "deployment 1 ('a'): endpoint-url: expected an http:// or https:// URL"),
+     "deployment 1 ('a'): endpoint-url: 'minio:9000' must be an http:// or https:// URL"),
 ]
 
 

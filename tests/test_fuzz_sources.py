@@ -14,14 +14,14 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gccheck.audit import check_prepared, prepare
+from gccheck.engine import check_prepared, prepare
 from gccheck.errors import InputError
 from gccheck.fleet import ENTRY_KEYS, Fleet, load_fleet, parse_fleet
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.model import BucketFacts, Unavailable, UnavailableKind
 from gccheck.rules import RULES
-from gccheck.target import TargetSpec
+from gccheck.target import TargetSpec, ValuesFiles
 
 # GCCHECK_FUZZ_EXAMPLES=5000 for a longer hunt than CI's.
 FAST = settings(max_examples=int(os.environ.get("GCCHECK_FUZZ_EXAMPLES", "250")), deadline=None,
@@ -140,7 +140,8 @@ def put(data: Any, path: tuple[Any, ...], value: Any) -> Any:
 def judge(paths: tuple[str, ...]) -> None:
     """Read the files the way `check --values` does, then judge them (no network: the bucket's
     facts are 'unavailable')."""
-    spec = TargetSpec(name="fuzz", hosting="customer-managed-cloud", values=paths, timeout=1)
+    spec = TargetSpec(name="fuzz", hosting="customer-managed-cloud", source=ValuesFiles(paths),
+                      timeout=1)
     try:
         prepared = prepare(spec, MATRIX, {}, Redactor())
     except InputError as error:
@@ -320,7 +321,7 @@ def test_the_strategies_reach_the_readers(tmp_path: Path) -> None:
     for name, (make, _) in BASES.items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(make()))
-        spec = TargetSpec(name="x", hosting="on-prem", values=(str(path),))
+        spec = TargetSpec(name="x", hosting="on-prem", source=ValuesFiles((str(path),)))
         prepared = prepare(spec, MATRIX, {}, Redactor())
         assert prepared.settings.get(GC) == "true", name
 

@@ -465,8 +465,8 @@ def test_demo_part_cases_end_as_their_lessons_say(blob: Azurite) -> None:
     # `blob` only makes sure Azurite is installed (else skipped); the part starts its own.
     from contextlib import ExitStack
 
-    from gccheck.audit import prepare, run
     from gccheck.demo import azure as demo_azure
+    from gccheck.engine import prepare, run
     from gccheck.masking import Redactor
 
     with ExitStack() as stack:

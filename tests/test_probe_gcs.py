@@ -287,8 +287,8 @@ def test_explain_gives_the_gcs_fix() -> None:
 def test_demo_part_cases_end_as_their_lessons_say() -> None:
     from contextlib import ExitStack
 
-    from gccheck.audit import prepare, run
     from gccheck.demo import gcs as demo_gcs
+    from gccheck.engine import prepare, run
     from gccheck.masking import Redactor
     from gccheck.matrix import load_matrix
     from gccheck.rules import RULES

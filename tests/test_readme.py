@@ -123,6 +123,7 @@ def test_readme_fleet_example_loads_and_shows_endpoint_keys(tmp_path: Path) -> N
     from gccheck.fleet import load_fleet
     from gccheck.matrix import load_matrix
     from gccheck.rules import RULES
+    from gccheck.target import EnvFile, InlineEnv
 
     example = code_blocks(section("### 3. As a fleet audit"), "yaml")[0]
     (tmp_path / "fleet.yaml").write_text(example)
@@ -131,9 +132,10 @@ def test_readme_fleet_example_loads_and_shows_endpoint_keys(tmp_path: Path) -> N
     with_endpoint = [s for s in fleet.specs if s.endpoint_url]
     assert {s.name for s in with_endpoint} >= {"minio-lab", "minio-ci"}
     # One shows keys in `env`, one keeps them out of the fleet file (env-file).
-    assert any({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(s.env or {})
+    assert any(isinstance(s.source, InlineEnv)
+               and {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(s.source.env)
                for s in with_endpoint)
-    assert any(s.env_file for s in with_endpoint)
+    assert any(isinstance(s.source, EnvFile) for s in with_endpoint)
 
 
 # ---- quick start ------------------------------------------------------------------------------

@@ -162,8 +162,8 @@ def test_advisories_are_advisory_kind_and_never_fail() -> None:
 
 
 def test_unresolved_bucket_setting_says_why_there_is_no_bucket() -> None:
-    from gccheck.audit import Prepared, check_prepared
     from gccheck.concurrency import DaemonPool
+    from gccheck.engine import Prepared, check_prepared
     from gccheck.probes import ProbeRegistry
     from gccheck.target import TargetSpec
 

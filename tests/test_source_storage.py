@@ -18,7 +18,7 @@ from gccheck.rules import RULES
 from gccheck.sources.dotenv import DotenvSource
 from gccheck.sources.helm_values import HelmValuesSource
 from gccheck.sources.process_env import InlineEnvSource, ProcessEnvSource
-from gccheck.target import TargetSpec
+from gccheck.target import TargetSpec, ValuesFiles
 
 VALUES = FIXTURES / "values"
 GC = "GORILLA_ARTIFACT_GC_ENABLED"
@@ -34,7 +34,7 @@ def write(tmp_path: Path, text: str, name: str = "values.yaml") -> Path:
 
 def prepared_endpoint(spec: TargetSpec, environ: dict[str, str] | None = None) -> str | None:
     """The endpoint the S3 probe would be given, through the audit's own preparation."""
-    from gccheck.audit import prepare
+    from gccheck.engine import prepare
 
     prepared = prepare(spec, MATRIX, environ or {}, Redactor())
     assert prepared.bucket is not None
@@ -51,7 +51,7 @@ def test_minio_endpoint_of_a_values_file_is_a_typed_setting(tmp_path: Path) -> N
     assert endpoint.origin.startswith(f"{path}: global.bucket.name")
     assert "derived by gccheck" in endpoint.origin
     assert INVENTED not in settings.values  # not a variable of the W&B pod
-    spec = TargetSpec(name="t", hosting="on-prem", values=(str(path),))
+    spec = TargetSpec(name="t", hosting="on-prem", source=ValuesFiles((str(path),)))
     assert prepared_endpoint(spec) == "http://storage.corp.internal"
 
 
@@ -72,7 +72,7 @@ def test_a_variable_the_values_set_beats_the_derived_endpoint(tmp_path: Path) ->
     assert endpoint is not None
     assert (endpoint.name, endpoint.value) == (INVENTED, "https://minio.corp.internal:9443")
     assert "global.extraEnv.AWS_ENDPOINT_URL_S3" in endpoint.origin
-    spec = TargetSpec(name="t", hosting="on-prem", values=(str(path),))
+    spec = TargetSpec(name="t", hosting="on-prem", source=ValuesFiles((str(path),)))
     assert prepared_endpoint(spec) == "https://minio.corp.internal:9443"
 
 
@@ -82,7 +82,7 @@ def test_an_invalid_endpoint_is_named_where_it_was_found(tmp_path: Path) -> None
           bucket: {{provider: s3, name: acme}}
           extraEnv: {{{INVENTED}: "minio:9000"}}
         """)
-    spec = TargetSpec(name="t", hosting="on-prem", values=(str(path),))
+    spec = TargetSpec(name="t", hosting="on-prem", source=ValuesFiles((str(path),)))
     with pytest.raises(InputError, match=rf"^{INVENTED} \({path}: global.extraEnv.{INVENTED}"):
         prepared_endpoint(spec)
 
@@ -97,7 +97,7 @@ def test_cr_v2_endpoint_and_region_are_typed_settings() -> None:
     assert "externalObjectStore.region" in region.origin
     # neither is a variable the operator gives the pod
     assert INVENTED not in settings.values and "AWS_REGION" not in settings.values
-    spec = TargetSpec(name="t", hosting="on-prem", values=(str(path),))
+    spec = TargetSpec(name="t", hosting="on-prem", source=ValuesFiles((str(path),)))
     assert prepared_endpoint(spec) == "https://minio.corp.internal:9000"
 
 
@@ -136,7 +136,7 @@ def test_process_environment_endpoint_reaches_the_probe() -> None:
     spec = TargetSpec(name="t", hosting="on-prem")
     assert prepared_endpoint(spec, environ) == "http://127.0.0.1:9000"
     # ...but a gs:// bucket is never sent to an S3 endpoint
-    from gccheck.audit import prepare
+    from gccheck.engine import prepare
 
     prepared = prepare(spec, MATRIX, {**environ, "BUCKET": "gs://wandb"}, Redactor())
     assert prepared.bucket is not None and prepared.bucket.endpoint_url is None

@@ -11,7 +11,7 @@ import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from gccheck.audit import prepare, run
+from gccheck.engine import prepare, run
 from gccheck.formats import render, terminal_width
 from gccheck.formats.layout import wrap
 from gccheck.masking import Redactor

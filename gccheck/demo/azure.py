@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from gccheck.demo import DemoCase, DemoSkipped
-from gccheck.target import TargetSpec
+from gccheck.target import InlineEnv, TargetSpec
 
 TITLE = "Azure Blob Storage (Azurite, the Azure blob emulator)"
 ON, OFF = "wandbsoftdelete", "wandbnosoftdelete"
@@ -120,7 +120,7 @@ def start(stack: ExitStack) -> list[DemoCase]:
     def case(name: str, hosting: str, bucket: str, lesson: str,
              env: dict[str, str] | None = None) -> DemoCase:
         return DemoCase(TargetSpec(name=name, hosting=hosting, bucket=bucket,
-                                   env=gc_on if env is None else env,
+                                   source=InlineEnv(gc_on if env is None else env),
                                    azure_blob_endpoint=endpoint, timeout=5.0), lesson)
 
     return [

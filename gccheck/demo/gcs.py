@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from gccheck.demo import DemoCase, DemoSkipped
-from gccheck.target import TargetSpec
+from gccheck.target import InlineEnv, TargetSpec
 
 TITLE = "Google Cloud Storage (the GCS emulator, gcp-storage-emulator)"
 NONCURRENT = {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30}}
@@ -61,7 +61,7 @@ def start(stack: ExitStack) -> list[DemoCase]:
     def case(name: str, hosting: str, url: str, lesson: str,
              gc_env: dict[str, str] | None = None) -> DemoCase:
         return DemoCase(TargetSpec(name=name, hosting=hosting, bucket=url,
-                                   env=env if gc_env is None else gc_env, timeout=5.0), lesson)
+                                   source=InlineEnv(env if gc_env is None else gc_env), timeout=5.0), lesson)
 
     no_gc_var = {"STORAGE_EMULATOR_HOST": endpoint}
     return [

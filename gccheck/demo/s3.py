@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from gccheck.demo import DemoCase, DemoSkipped
-from gccheck.target import TargetSpec
+from gccheck.target import InlineEnv, TargetSpec
 
 TITLE = "S3-compatible storage (a local moto server standing in for MinIO)"
 _KEY, _SECRET = "demo-access-key", "demo-secret-key"
@@ -62,7 +62,7 @@ def start(stack: ExitStack) -> list[DemoCase]:
     locked = bucket("wandb-object-lock", "Enabled", [NONCURRENT], lock_days=365)
 
     def case(name: str, hosting: str, url: str, env: dict[str, str], lesson: str) -> DemoCase:
-        return DemoCase(TargetSpec(name=name, hosting=hosting, bucket=url, env=env,
+        return DemoCase(TargetSpec(name=name, hosting=hosting, bucket=url, source=InlineEnv(env),
                                    timeout=5.0), lesson)
 
     return [

@@ -9,6 +9,9 @@ from gccheck.bucket_url import BucketLocation
 from gccheck.concurrency import DaemonPool
 from gccheck.model import BucketFacts, Settings
 
+# The Azure planes --azure-plane may force (the options table offers these).
+AZURE_PLANES = ("mgmt", "data")
+
 
 @dataclass(frozen=True)
 class ProbeOptions:
@@ -21,7 +24,7 @@ class ProbeOptions:
     aws_profile: str | None = None
     azure_subscription: str | None = None
     azure_resource_group: str | None = None
-    azure_plane: str | None = None  # "mgmt" | "data" | None (choose)
+    azure_plane: str | None = None  # one of AZURE_PLANES, or None (choose)
     azure_blob_endpoint: str | None = None
     azure_arm_endpoint: str | None = None
 

@@ -1,0 +1,96 @@
+"""Prepare a target: read its settings, learn its secrets, parse its bucket URL.
+
+Everything here happens before the network is asked about the bucket (a live workload's
+settings are read through the Kubernetes API, on the target's worker); bad input raises
+InputError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gccheck.bucket_url import BucketLocation, parse_bucket_url, validate_endpoint_url
+from gccheck.debuglog import debug
+from gccheck.errors import InputError
+from gccheck.masking import Redactor
+from gccheck.matrix import HostingType, Matrix
+from gccheck.model import Settings
+from gccheck.probes import uses_aws_profile
+from gccheck.sources import source_for
+from gccheck.target import TargetSpec
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A target with its settings read and its bucket parsed: ready for the network."""
+
+    spec: TargetSpec
+    hosting: HostingType
+    settings: Settings
+    bucket: BucketLocation | None
+
+
+def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
+            redactor: Redactor) -> Prepared:
+    """Read the settings and parse the bucket URL; raises InputError for bad input."""
+    hosting = matrix.hosting_type(spec.hosting)
+    for where, value in (("--endpoint-url", spec.endpoint_url),
+                         ("--azure-blob-endpoint", spec.azure_blob_endpoint),
+                         ("--azure-arm-endpoint", spec.azure_arm_endpoint)):
+        if value:
+            validate_endpoint_url(value, where)
+    settings = source_for(spec, environ).read()
+    redactor.add_settings({k: s.value for k, s in settings.values.items()})
+    for secret in settings.secrets:
+        redactor.add(secret)
+    url = spec.bucket or settings.get("BUCKET")
+    bucket = None
+    if url and url.strip():
+        redactor.add_settings({"BUCKET": url})
+        _reject_unexpanded(url, settings)
+        endpoint = spec.endpoint_url
+        if not endpoint and url.strip().partition("://")[0].lower() in ("s3", "cw"):
+            # An S3 endpoint is for S3 buckets: a gs:// bucket (and its Google token) must not
+            # be sent there.
+            setting = settings.storage.endpoint
+            if setting is not None and setting.value:
+                # Named as the user wrote it, not as --endpoint-url.
+                endpoint = validate_endpoint_url(setting.value,
+                                                 f"{setting.name} ({setting.origin})")
+        bucket = parse_bucket_url(url, endpoint_url=endpoint or None)
+        for secret in bucket.secrets:
+            redactor.add(secret)
+        if spec.aws_profile and uses_aws_profile(bucket.provider):
+            from gccheck.probes.s3 import unknown_profile
+
+            problem = unknown_profile(spec.aws_profile)
+            if problem:
+                raise InputError(f"--aws-profile: {problem}")
+    debug(__name__, "%s: settings from %s (%d values); bucket %s", spec.name,
+          settings.description, len(settings.values),
+          f"{bucket.masked_url} ({bucket.provider}, endpoint "
+          f"{bucket.endpoint_url or 'the provider default'})" if bucket else "none")
+    return Prepared(spec, hosting, settings, bucket)
+
+
+# $(NAME): a Kubernetes dependent-variable reference. The kubelet leaves one to an undefined
+# variable as written, so BUCKET=s3://$(BUCKET_ACCESS_KEY):...@ keeps it when the Secret an
+# optional secretKeyRef reads is missing: the store would then reject "the credentials".
+# Only a whole part of the URL (key, secret, host, path segment) counts: a password such as
+# Pa55$(w0rd)Xyz is a password.
+_UNEXPANDED = re.compile(r"(?<=[:@/])\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)(?=[:@/?#]|$)")
+
+
+def _reject_unexpanded(url: str, settings: Settings) -> None:
+    names = list(dict.fromkeys(_UNEXPANDED.findall(url)))
+    if not names:
+        return
+    setting = settings.values.get("BUCKET")
+    origin = f" ({setting.origin})" if setting is not None and url == setting.value else ""
+    listed = ", ".join(f"$({name})" for name in names)
+    raise InputError(f"the bucket URL{origin} still holds {listed}: Kubernetes leaves a "
+                     "reference to an undefined variable as written, so the Secret, ConfigMap "
+                     f"or key that would set {'it' if len(names) == 1 else 'them'} is missing "
+                     "or misnamed (an optional reference?)")
