@@ -127,12 +127,14 @@ class Plan:
             raise InputError(f"{where}: no bucket in it (aws_s3_bucket, google_storage_bucket, "
                              "azurerm_storage_account); name W&B's with --bucket s3://NAME to "
                              "check it live")
-        listed = "; ".join(b.label for b in (managed or list(self._buckets))[:10])
+        candidates = managed or list(self._buckets)
+        listed = "; ".join(b.label for b in candidates[:10])
         why = ("the W&B settings do not name it (known only after apply or not in the plan)"
                if not wandb_bucket_name else
                f"the W&B settings name {neutralise(wandb_bucket_name, 100)}, which is not known")
-        raise InputError(f"{where}: {len(managed or self._buckets)} buckets and {why}; say which "
-                         f"is W&B's with --bucket ADDRESS (or its name): {listed}")
+        raise InputError(f"{where}: {len(candidates)} buckets and {why}; say which is W&B's "
+                         f"with --bucket ADDRESS or NAME, e.g. --bucket "
+                         f"{neutralise(candidates[0].address or '', 200)}; the buckets: {listed}")
 
     def _by_address(self, hint: str) -> PlannedBucket | None:
         for bucket in self._buckets:

@@ -36,6 +36,7 @@ REASONS = {UNKNOWN: "known only after apply", SENSITIVE: "sensitive in the plan"
 _ENV_MAPS = (("global",), ("app",), ("global", "extraEnv"), ("global", "env"), ("app", "env"),
              ("app", "extraEnv"), ("extraEnv",))
 _BUCKET_BLOCKS = (("global", "bucket"), ("global", "defaultBucket"), ("bucket",))
+_CHART_KEYS = ("global", "app", "bucket", "extraEnv", "bucketRegion", "bucketKmsKeyArn")
 _ESCAPED_DOT = re.compile(r"(?<!\\)\.")
 
 FIX_MODULE = ("set it in the W&B module's other_wandb_env (module \"wandb\", from "
@@ -78,6 +79,10 @@ def read_settings(path: str, instances: tuple[Instance, ...]) -> Settings:
     return _from_release(resource, description)
 
 
+def _is_marker(value: Any) -> bool:
+    return isinstance(value, str) and value in REASONS
+
+
 def _marked(value: Planned, depth: int = 0) -> Any:
     """The value with unknown and sensitive parts replaced by markers."""
     if value.is_unknown:
@@ -87,14 +92,17 @@ def _marked(value: Planned, depth: int = 0) -> Any:
     if depth > 64:
         raise InputError("Terraform plan: a value nested too deeply")
     if isinstance(value.value, Mapping):
-        return {str(k): _marked(value.at(str(k)), depth + 1) for k in value.value}
+        # An unknown attribute is left out of `after` and marked in `after_unknown` only.
+        keys = dict.fromkeys([*value.value, *(value.unknown if isinstance(
+            value.unknown, Mapping) else ())])
+        return {str(k): _marked(value.at(str(k)), depth + 1) for k in keys}
     if isinstance(value.value, list):
         return [_marked(value.at(i), depth + 1) for i in range(len(value.value))]
     return value.value
 
 
 def _yaml(text: Any, what: str) -> Any:
-    if text in REASONS:
+    if _is_marker(text):
         return text
     if not isinstance(text, str):
         return text
@@ -109,7 +117,7 @@ def _yaml(text: Any, what: str) -> Any:
 def _set_value(entry: Mapping[str, Any]) -> Any:
     # Helm's --set typing: "true"/"false" and integers are typed unless type = "string".
     value = entry.get("value")
-    if value in REASONS or entry.get("type") == "string" or not isinstance(value, str):
+    if _is_marker(value) or entry.get("type") == "string" or not isinstance(value, str):
         return value
     if value in ("true", "false"):
         return value == "true"
@@ -136,17 +144,17 @@ def _from_release(resource: Instance, description: str) -> Settings:
     address = resource.address
     layers: list[ValuesDoc] = []
     values = _marked(after.at("values"))
-    if values in REASONS:
+    if _is_marker(values):
         return _opaque(description, f"{address} values are {REASONS[values]}")
     for i, text in enumerate(values if isinstance(values, list) else []):
         data = _yaml(text, f"{address} values[{i}]")
-        if data in REASONS:
+        if _is_marker(data):
             return _opaque(description, f"{address} values[{i}] is {REASONS[data]}")
         if isinstance(data, Mapping):
             layers.append(ValuesDoc(address, data, (f"values[{i}]",)))
     for key, sensitive in (("set", False), ("set_sensitive", True)):
         entries = _marked(after.at(key))
-        if entries in REASONS:
+        if _is_marker(entries):
             return _opaque(description, f"{address} {key} is {REASONS[entries]}")
         if isinstance(entries, list) and entries:
             layers.append(ValuesDoc(address, _set_layer(entries, sensitive), (key,)))
@@ -159,13 +167,13 @@ def _from_release(resource: Instance, description: str) -> Settings:
         doc = merged.doc_for(("spec",))
         at = doc.where(("spec",)) if doc else f"{address}: spec"
         parsed = _yaml(spec, at)
-        if parsed in REASONS:
+        if _is_marker(parsed):
             return _opaque(description, f"{at} (the W&B spec) is {REASONS[parsed]}")
         if not isinstance(parsed, Mapping):
             raise InputError(f"{at}: the W&B spec is not a mapping")
         prefix = (*(doc.prefix if doc else ()), "spec", "values")
         spec_values = parsed.get("values")
-        if spec_values in REASONS:
+        if _is_marker(spec_values):
             return _opaque(description, f"{at}.values is {REASONS[spec_values]}")
         if not isinstance(spec_values, Mapping):
             raise InputError(f"{at}: the W&B spec has no values mapping")
@@ -182,14 +190,14 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
         return _opaque(description, f"{address} manifest is "
                        f"{REASONS.get(str(manifest), 'not a mapping')}")
     spec = manifest.get("spec")
-    if spec in REASONS:
+    if _is_marker(spec):
         return _opaque(description, f"{address} manifest.spec is {REASONS[spec]}")
     cr = wandb_cr.classify(manifest, f"{address} manifest")
     assert cr is not None
     if cr.version == "v2":
         return _unmark(wandb_cr.read_v2(cr, f"{address}: manifest", {}), description)
     values = cr.spec.get("values")
-    if values in REASONS:
+    if _is_marker(values):
         return _opaque(description, f"{address} manifest.spec.values is {REASONS[values]}")
     layer = ValuesDoc(address, wandb_cr.v1_values(cr, address, {}), ("manifest", "spec",
                                                                        "values"))
@@ -200,7 +208,7 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
 
 def _contains(node: Any, depth: int = 0) -> str | None:
     """The first marker inside `node`."""
-    if isinstance(node, str) and node in REASONS:
+    if _is_marker(node):
         return node
     if depth > 64:
         return None
@@ -227,10 +235,11 @@ def _settings(merged: MergedValues, layers: list[ValuesDoc], description: str) -
             # The chart derives BUCKET from the whole block: one unknown part hides it.
             parent.pop(path[-1], None)
             hidden.setdefault("BUCKET", f"{where} is partly {REASONS[marker]}")
-        elif value in REASONS and isinstance(parent, dict):
+        elif _is_marker(value) and isinstance(parent, dict):
             parent[path[-1]] = {}
             hidden.setdefault("*", f"{where} is {REASONS[marker]}")
-    if not merged.data:
+    if not any(key in merged.data for key in _CHART_KEYS):
+        # A W&B chart given no W&B values: the chart's defaults, which set no variable.
         merged.data["global"] = {}
     settings = settings_from_values(merged, layers)
     values = dict(settings.values)
