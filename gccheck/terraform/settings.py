@@ -83,6 +83,10 @@ def _is_marker(value: Any) -> bool:
     return isinstance(value, str) and value in REASONS
 
 
+def _why(marker: Any) -> str:
+    return REASONS.get(marker, "not readable") if isinstance(marker, str) else "not readable"
+
+
 def _marked(value: Planned, depth: int = 0) -> Any:
     """The value with unknown and sensitive parts replaced by markers."""
     if value.is_unknown:
@@ -145,17 +149,17 @@ def _from_release(resource: Instance, description: str) -> Settings:
     layers: list[ValuesDoc] = []
     values = _marked(after.at("values"))
     if _is_marker(values):
-        return _opaque(description, f"{address} values are {REASONS[values]}")
+        return _opaque(description, f"{address} values are {_why(values)}")
     for i, text in enumerate(values if isinstance(values, list) else []):
         data = _yaml(text, f"{address} values[{i}]")
         if _is_marker(data):
-            return _opaque(description, f"{address} values[{i}] is {REASONS[data]}")
+            return _opaque(description, f"{address} values[{i}] is {_why(data)}")
         if isinstance(data, Mapping):
             layers.append(ValuesDoc(address, data, (f"values[{i}]",)))
     for key, sensitive in (("set", False), ("set_sensitive", True)):
         entries = _marked(after.at(key))
         if _is_marker(entries):
-            return _opaque(description, f"{address} {key} is {REASONS[entries]}")
+            return _opaque(description, f"{address} {key} is {_why(entries)}")
         if isinstance(entries, list) and entries:
             layers.append(ValuesDoc(address, _set_layer(entries, sensitive), (key,)))
     merged = MergedValues()
@@ -168,13 +172,13 @@ def _from_release(resource: Instance, description: str) -> Settings:
         at = doc.where(("spec",)) if doc else f"{address}: spec"
         parsed = _yaml(spec, at)
         if _is_marker(parsed):
-            return _opaque(description, f"{at} (the W&B spec) is {REASONS[parsed]}")
+            return _opaque(description, f"{at} (the W&B spec) is {_why(parsed)}")
         if not isinstance(parsed, Mapping):
             raise InputError(f"{at}: the W&B spec is not a mapping")
         prefix = (*(doc.prefix if doc else ()), "spec", "values")
         spec_values = parsed.get("values")
         if _is_marker(spec_values):
-            return _opaque(description, f"{at}.values is {REASONS[spec_values]}")
+            return _opaque(description, f"{at}.values is {_why(spec_values)}")
         if not isinstance(spec_values, Mapping):
             raise InputError(f"{at}: the W&B spec has no values mapping")
         layer = ValuesDoc(address, spec_values, prefix)
@@ -191,14 +195,14 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
                        f"{REASONS.get(str(manifest), 'not a mapping')}")
     spec = manifest.get("spec")
     if _is_marker(spec):
-        return _opaque(description, f"{address} manifest.spec is {REASONS[spec]}")
+        return _opaque(description, f"{address} manifest.spec is {_why(spec)}")
     cr = wandb_cr.classify(manifest, f"{address} manifest")
     assert cr is not None
     if cr.version == "v2":
         return _unmark(wandb_cr.read_v2(cr, f"{address}: manifest", {}), description)
     values = cr.spec.get("values")
     if _is_marker(values):
-        return _opaque(description, f"{address} manifest.spec.values is {REASONS[values]}")
+        return _opaque(description, f"{address} manifest.spec.values is {_why(values)}")
     layer = ValuesDoc(address, wandb_cr.v1_values(cr, address, {}), ("manifest", "spec",
                                                                        "values"))
     merged = MergedValues()
@@ -208,7 +212,7 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
 
 def _contains(node: Any, depth: int = 0) -> str | None:
     """The first marker inside `node`."""
-    if _is_marker(node):
+    if isinstance(node, str) and node in REASONS:
         return node
     if depth > 64:
         return None
@@ -234,10 +238,10 @@ def _settings(merged: MergedValues, layers: list[ValuesDoc], description: str) -
         if path in _BUCKET_BLOCKS and isinstance(parent, dict):
             # The chart derives BUCKET from the whole block: one unknown part hides it.
             parent.pop(path[-1], None)
-            hidden.setdefault("BUCKET", f"{where} is partly {REASONS[marker]}")
+            hidden.setdefault("BUCKET", f"{where} is partly {_why(marker)}")
         elif _is_marker(value) and isinstance(parent, dict):
             parent[path[-1]] = {}
-            hidden.setdefault("*", f"{where} is {REASONS[marker]}")
+            hidden.setdefault("*", f"{where} is {_why(marker)}")
     if not any(key in merged.data for key in _CHART_KEYS):
         # A W&B chart given no W&B values: the chart's defaults, which set no variable.
         merged.data["global"] = {}
@@ -257,7 +261,7 @@ def _unmark(settings: Settings, description: str) -> Settings:
     for name, setting in settings.values.items():
         marker = next((m for m in REASONS if setting.value and m in setting.value), None)
         if marker is not None:
-            setting = Setting(name, None, setting.origin, unresolved=REASONS[marker])
+            setting = Setting(name, None, setting.origin, unresolved=_why(marker))
         values[name] = replace(setting, fix=FIX_MODULE if setting.fix else None)
     secrets = tuple(s for s in settings.secrets if not any(m in s for m in REASONS))
     return Settings(description=description, values=values, fix_missing=FIX_MODULE,
