@@ -150,7 +150,8 @@ def _plan(path: str, data: Mapping[str, Any], version: str, terraform: str) -> D
     kept: list[Instance] = []
     modules: set[str] = {""}
     seen: set[str] = set()
-    changes = data.get("resource_changes") or []
+    changes = data.get("resource_changes")
+    changes = [] if changes is None else changes
     if not isinstance(changes, list):
         raise InputError(f"Terraform plan {neutralise(path, 200)}: resource_changes is not a list")
     for change in changes:
