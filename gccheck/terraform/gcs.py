@@ -60,13 +60,13 @@ def _rule(rule: Planned, index: int) -> LifecycleRule:
     condition = rule.at("condition", 0)
     state = (condition.at("with_state").text() or "").upper()
     live = condition.at("is_live").value  # deprecated form of with_state
+    # The provider writes 0 or "" for a condition left out.
     set_conditions = {key: condition.at(key).value for key in (
         "age", "created_before", "with_state", *_NONCURRENT_ONLY, "matches_prefix")
         if condition.at(key).value not in (None, "", 0, [], False)}
     deletes = action == "Delete"
     noncurrent_only = state == "ARCHIVED" or live is False or any(
-        number(condition.at(k)) is not None or condition.at(k).text()
-        for k in _NONCURRENT_ONLY)
+        k in set_conditions for k in _NONCURRENT_ONLY)
     expires_current = deletes and not noncurrent_only
     expires_noncurrent = deletes and state != "LIVE" and live is not True
     parts = [action or "unknown action"] + [f"{k}={v}" for k, v in sorted(set_conditions.items())]
