@@ -157,7 +157,10 @@ def _from_release(resource: Instance, description: str) -> Settings:
         if isinstance(data, Mapping):
             layers.append(ValuesDoc(address, data, (f"values[{i}]",)))
     for key, sensitive in (("set", False), ("set_sensitive", True)):
-        entries = _marked(after.at(key))
+        planned = after.at(key)
+        # set_sensitive hides its values, not its names: every value is read as sensitive.
+        entries = UNKNOWN if planned.is_unknown else planned.value if sensitive else _marked(
+            planned)
         if _is_marker(entries):
             return _opaque(description, f"{address} {key} is {_why(entries)}")
         if isinstance(entries, list) and entries:
@@ -199,7 +202,7 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
     cr = wandb_cr.classify(manifest, f"{address} manifest")
     assert cr is not None
     if cr.version == "v2":
-        return _unmark(wandb_cr.read_v2(cr, f"{address}: manifest", {}), description)
+        return _unmark(wandb_cr.read_v2(cr, address, {}), description)
     values = cr.spec.get("values")
     if _is_marker(values):
         return _opaque(description, f"{address} manifest.spec.values is {_why(values)}")
