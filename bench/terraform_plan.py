@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gccheck.terraform import load_plan  # noqa: E402
+from gccheck.terraform import load_plan
 
 MODULES = 500
 
