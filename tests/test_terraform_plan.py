@@ -191,3 +191,12 @@ def test_an_azure_container_leads_to_its_account() -> None:
     assert bucket.provider == AZURE
     assert bucket.address == "module.wandb.module.storage.azurerm_storage_account.default"
     assert plan.select_bucket("az://wandbstorage/wandb", None).address == bucket.address
+
+
+def test_keys_in_a_bucket_url_never_reach_the_error() -> None:
+    plan = load_plan(str(TF / "aws_wandb_create.json"))
+    with pytest.raises(InputError) as caught:
+        plan.select_bucket(None, "s3://AKIAEXAMPLEKEY:s3cr3t-value@other-bucket")
+    message = str(caught.value)
+    assert "other-bucket" in message
+    assert "AKIAEXAMPLEKEY" not in message and "s3cr3t-value" not in message

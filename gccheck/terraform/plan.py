@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from gccheck.bucket_url import AWS, AZURE, GCP
 from gccheck.errors import InputError
+from gccheck.masking import mask_url_value
 from gccheck.model import BucketFacts, Settings, Unavailable, UnavailableKind
 from gccheck.neutral import neutralise
 from gccheck.terraform import aws, azure, gcs
@@ -131,7 +132,7 @@ class Plan:
         listed = "; ".join(b.label for b in candidates[:10])
         why = ("the W&B settings do not name it (known only after apply or not in the plan)"
                if not wandb_bucket_name else
-               f"the W&B settings name {neutralise(wandb_bucket_name, 100)}, which is not known")
+               f"the W&B settings name {_shown(wandb_bucket_name)}, which is not known")
         raise InputError(f"{where}: {len(candidates)} buckets and {why}; say which is W&B's "
                          f"with --bucket ADDRESS or NAME, e.g. --bucket "
                          f"{neutralise(candidates[0].address or '', 200)}; the buckets: {listed}")
@@ -174,10 +175,15 @@ class Plan:
                                                                                    "data"}
         if provider is None or looks_like_address:
             listed = "; ".join(b.label for b in managed[:10]) or "none"
-            raise InputError(f"{given} {neutralise(text, 200)}: not a bucket of Terraform plan "
+            raise InputError(f"{given} {_shown(text)}: not a bucket of Terraform plan "
                              f"{neutralise(self.path, 200)}; its buckets: {listed}")
         return PlannedBucket(None, provider, name, "read", managed=False,
                              why_unmanaged=f"named by {given}, not a resource of the plan")
+
+
+def _shown(url: str) -> str:
+    """A bucket URL or name as it may be printed: keys masked, control characters escaped."""
+    return neutralise(mask_url_value(url), 200)
 
 
 def _name(text: str) -> tuple[str | None, str]:
