@@ -200,3 +200,24 @@ def test_keys_in_a_bucket_url_never_reach_the_error() -> None:
     message = str(caught.value)
     assert "other-bucket" in message
     assert "AKIAEXAMPLEKEY" not in message and "s3cr3t-value" not in message
+
+
+def test_location_names_the_resource() -> None:
+    plan = load_plan(str(TF / "aws_wandb_create.json"))
+    location = plan.select_bucket(FILE_STORAGE, None).location()
+    assert (location.provider, location.display_name) == (AWS, FILE_STORAGE)
+    azure = load_plan(str(TF / "azure_wandb_create.json")).select_bucket(None, None).location()
+    assert azure.display_name == "module.wandb.module.storage.azurerm_storage_account.default/wandb"
+
+
+def test_a_managed_bucket_wins_over_a_data_source_of_the_same_name(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    data = plans.find(doc, "module.wandb_infra.data.aws_s3_bucket.file_storage")
+    data["change"]["after"] = {"bucket": "wandb-vpc-flow-logs"}
+    versioning = plans.change("", "aws_s3_bucket_versioning", "flow",
+                              {"bucket": "wandb-vpc-flow-logs",
+                               "versioning_configuration": [{"status": "Enabled"}]})
+    doc["resource_changes"].insert(0, versioning)
+    plan = load_plan(plans.write(tmp_path, doc))
+    assert plan.select_bucket(FLOW_LOG, None).facts().versioning is VersioningState.ENABLED
+    assert plan.select_bucket("wandb-vpc-flow-logs", None).address == FLOW_LOG

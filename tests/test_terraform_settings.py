@@ -218,3 +218,8 @@ def test_bad_yaml_in_values_is_one_line(tmp_path: Path) -> None:
     _operator_release(doc, values=["global: [unclosed\n"])
     with pytest.raises(InputError, match="values\\[0\\]: not valid YAML"):
         _settings(tmp_path, doc)
+
+
+def test_an_unreadable_spec_names_the_attribute_as_origin() -> None:
+    settings = load_plan(str(plans.HERE / "aws_wandb_create.json")).settings()
+    assert settings.values[GC].origin == f"{RELEASE}: set.spec (the W&B spec)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gccheck.bucket_url import AWS, AZURE, GCP
+from gccheck.bucket_url import AWS, AZURE, GCP, BucketLocation
 from gccheck.errors import InputError
 from gccheck.masking import mask_url_value
 from gccheck.model import BucketFacts, Settings, Unavailable, UnavailableKind
@@ -76,6 +76,19 @@ class PlannedBucket:
                 f"the plan deletes {self.address}"))
         builder = {AWS: aws.facts, GCP: gcs.facts, AZURE: azure.facts}[self.provider]
         return builder(self._facts)
+
+    def location(self) -> BucketLocation:
+        """A BucketLocation for the rules: the bucket shown by its address (its name when it
+        is not a resource of the plan); for Azure, the account and its first container."""
+        scheme = {AWS: "s3", GCP: "gs", AZURE: "az"}[self.provider]
+        shown = self.address or self.name or "unknown"
+        if self.provider != AZURE:
+            return BucketLocation(scheme, self.provider, shown, masked_url=f"{scheme}://{shown}")
+        containers = self._facts.related.active(azure.CONTAINER) if self._facts else []
+        container = next((c.after.at("name").text() for c in containers
+                          if c.after.at("name").text()), None) or "CONTAINER"
+        return BucketLocation(scheme, self.provider, container, account=shown,
+                              masked_url=f"az://{shown}/{container}")
 
     def fix(self, check_id: str) -> str | None:
         """A ready-to-paste Terraform block that fixes `check_id` for this bucket."""
@@ -221,11 +234,12 @@ def load_plan(path: str) -> Plan:
 def _link(document: Document, config: Configuration) -> dict[str, Related]:
     """bucket address -> the resources linked to it (one pass over the kept resources)."""
     by_identity: dict[tuple[str, str], str] = {}
-    for instance in document.instances:
+    # A data source often reads a bucket the plan also manages: the managed one wins.
+    for instance in sorted(document.instances, key=lambda i: i.mode != "managed"):
         for attr in _IDENTITY.get(instance.type, ()):
             value = instance.after.at(attr).text()
             if value:
-                by_identity[(instance.type, value.lower())] = instance.address
+                by_identity.setdefault((instance.type, value.lower()), instance.address)
     links: dict[str, tuple[str | None, str]] = {}  # address -> (target, why not)
     order = sorted((i for i in document.instances if i.type in _LINKS),
                    key=lambda i: i.type != azure.CONTAINER)  # containers first: policies use them

@@ -68,7 +68,7 @@ def read_settings(path: str, instances: tuple[Instance, ...]) -> Settings:
     if not found:
         return _opaque(f"{where} (no W&B release in it)", f"{where} deploys no W&B "
                        "(no helm_release of a W&B chart, no WeightsAndBiases kubernetes_manifest):"
-                       " give the W&B settings with --values or --workload")
+                       " give the W&B settings with --values or --workload", where)
     if len(found) > 1:
         raise InputError(f"{where}: several W&B deployments ({', '.join(i.address for i in found)})"
                          ": check them one plan at a time, or give the settings with --values")
@@ -271,8 +271,11 @@ def _unmark(settings: Settings, description: str) -> Settings:
                     secrets=secrets)
 
 
-def _opaque(description: str, reason: str) -> Settings:
-    """Settings that cannot be read at all: the GC variable unresolved, saying why."""
-    setting = Setting(GC_VARIABLE, None, description, unresolved=neutralise(reason))
+def _opaque(description: str, reason: str, origin: str | None = None) -> Settings:
+    """Settings that cannot be read at all: the GC variable unresolved, saying why. Its
+    origin is the attribute that hides it (what the reason starts with) unless given."""
+    if origin is None:
+        origin = reason.split(" is ", 1)[0].split(" are ", 1)[0]
+    setting = Setting(GC_VARIABLE, None, neutralise(origin), unresolved=neutralise(reason))
     return Settings(description=description, values={GC_VARIABLE: setting},
                     fix_missing=FIX_MODULE)
