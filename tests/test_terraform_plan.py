@@ -213,7 +213,7 @@ def test_location_names_the_resource() -> None:
 def test_a_managed_bucket_wins_over_a_data_source_of_the_same_name(tmp_path: Path) -> None:
     doc = plans.aws_create()
     data = plans.find(doc, "module.wandb_infra.data.aws_s3_bucket.file_storage")
-    data["change"]["after"] = {"bucket": "wandb-vpc-flow-logs"}
+    data["change"].update(after={"bucket": "wandb-vpc-flow-logs"}, after_unknown={})
     versioning = plans.change("", "aws_s3_bucket_versioning", "flow",
                               {"bucket": "wandb-vpc-flow-logs",
                                "versioning_configuration": [{"status": "Enabled"}]})
