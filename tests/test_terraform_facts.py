@@ -415,3 +415,34 @@ def test_azure_management_policy_and_container_immutability(tmp_path: Path) -> N
 def test_facts_are_bucket_facts(tmp_path: Path) -> None:
     for bucket in (_gcs(tmp_path), _azure(tmp_path, [])):
         assert isinstance(bucket.facts(), BucketFacts)
+
+
+def test_aws_versioning_in_a_sibling_module_through_a_variable(tmp_path: Path) -> None:
+    # module "versioning" { bucket = module.file_storage.bucket_name } inside W&B's module:
+    # var.bucket -> the caller's argument -> module output -> the bucket resource.
+    doc = plans.aws_create()
+    module = f"{TOP}.module.versioning"
+    doc["resource_changes"].append(plans.change(
+        module, "aws_s3_bucket_versioning", "this",
+        {"versioning_configuration": [{"status": "Enabled"}]}, {"bucket": True}))
+    plans.module_config(doc, "wandb_infra")["module_calls"]["versioning"] = {
+        "source": "./modules/versioning",
+        "expressions": {"bucket": ref("module.file_storage.bucket_name", "module.file_storage")},
+        "module": {"resources": [resource_config("aws_s3_bucket_versioning", "this", {
+            "bucket": ref("var.bucket")})], "variables": {"bucket": {}}}}
+    assert _bucket(tmp_path, doc).facts().versioning is VersioningState.ENABLED
+    assert _bucket(tmp_path, doc, FLOW_LOG).facts().versioning is VersioningState.NEVER_ENABLED
+
+
+def test_aws_versioning_whose_variable_is_not_passed_cannot_be_linked(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    module = f"{TOP}.module.versioning"
+    doc["resource_changes"].append(plans.change(
+        module, "aws_s3_bucket_versioning", "this",
+        {"versioning_configuration": [{"status": "Enabled"}]}, {"bucket": True}))
+    plans.module_config(doc, "wandb_infra")["module_calls"]["versioning"] = {
+        "source": "./modules/versioning", "expressions": {},
+        "module": {"resources": [resource_config("aws_s3_bucket_versioning", "this", {
+            "bucket": ref("var.bucket")})], "variables": {"bucket": {}}}}
+    state = _bucket(tmp_path, doc).facts().versioning
+    assert isinstance(state, Unavailable) and "var.bucket (not set by its caller)" in state.reason
