@@ -221,3 +221,28 @@ def test_a_managed_bucket_wins_over_a_data_source_of_the_same_name(tmp_path: Pat
     plan = load_plan(plans.write(tmp_path, doc))
     assert plan.select_bucket(FLOW_LOG, None).facts().versioning is VersioningState.ENABLED
     assert plan.select_bucket("wandb-vpc-flow-logs", None).address == FLOW_LOG
+
+
+def test_hostile_names_in_a_plan_are_shown_escaped(tmp_path: Path) -> None:
+    doc = plans.gcp_create()
+    change = doc["resource_changes"][0]
+    change["address"] += "\x1b]0;pwned\x07"
+    change["change"]["after"]["name"] = "evil\x1b[2J"
+    change["change"]["after_unknown"].pop("name")
+    (bucket,) = load_plan(plans.write(tmp_path, doc)).buckets()
+    assert "\x1b" not in bucket.label and "\\x1b" in bucket.label
+    fix = bucket.fix("bucket-versioning")
+    assert fix is not None and "\x1b" not in fix and "\x07" not in fix
+    note = " ".join(bucket.facts().notes)
+    assert "\x1b" not in note
+
+
+def test_hostile_lifecycle_rule_ids_are_escaped(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    change = plans.find(doc, FLOW_LOG)["change"]
+    change["after"]["lifecycle_rule"] = [{"id": "r\x1b[31m", "enabled": True, "prefix": "p\x07",
+                                          "expiration": [{"days": 1}]}]
+    del change["after_unknown"]["lifecycle_rule"]
+    rules = load_plan(plans.write(tmp_path, doc)).select_bucket(FLOW_LOG, None).facts().lifecycle
+    assert isinstance(rules, tuple)
+    assert rules[0].id == "r\\x1b[31m" and "\x07" not in rules[0].description

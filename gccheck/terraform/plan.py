@@ -4,12 +4,19 @@ facts, the planned W&B settings, and fixes in Terraform terms."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gccheck.bucket_url import AWS, AZURE, GCP, BucketLocation
 from gccheck.errors import InputError
 from gccheck.masking import mask_url_value
-from gccheck.model import BucketFacts, Settings, Unavailable, UnavailableKind
+from gccheck.model import (
+    BucketFacts,
+    DeleteProtection,
+    Settings,
+    Unavailable,
+    UnavailableKind,
+)
 from gccheck.neutral import neutralise
 from gccheck.terraform import aws, azure, gcs
 from gccheck.terraform.document import BUCKET_TYPES, Document, Instance, read_document
@@ -75,7 +82,7 @@ class PlannedBucket:
             return BucketFacts(provider=self.provider, missing=True, missing_reason=neutralise(
                 f"the plan deletes {self.address}"))
         builder = {AWS: aws.facts, GCP: gcs.facts, AZURE: azure.facts}[self.provider]
-        return builder(self._facts)
+        return _neutralised(builder(self._facts))
 
     def location(self) -> BucketLocation:
         """A BucketLocation for the rules: the bucket shown by its address (its name when it
@@ -96,6 +103,25 @@ class PlannedBucket:
 
         instance = self._facts.bucket if self._facts is not None else None
         return fix_for(check_id, self.provider, instance, self._facts)
+
+
+def _neutralised(facts: BucketFacts) -> BucketFacts:
+    """The facts with every text from the plan (addresses, rule ids, prefixes) made safe."""
+
+    def fact(value: Any) -> Any:
+        if isinstance(value, Unavailable):
+            return replace(value, reason=neutralise(value.reason))
+        if isinstance(value, DeleteProtection):
+            return replace(value, description=neutralise(value.description))
+        if isinstance(value, tuple):
+            return tuple(replace(r, id=neutralise(r.id, 200), description=neutralise(
+                r.description)) for r in value)
+        return value
+
+    return replace(facts, versioning=fact(facts.versioning),
+                   blob_soft_delete=fact(facts.blob_soft_delete), lifecycle=fact(facts.lifecycle),
+                   delete_protection=fact(facts.delete_protection),
+                   notes=tuple(neutralise(n) for n in facts.notes))
 
 
 @dataclass(frozen=True)
