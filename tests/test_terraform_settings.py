@@ -223,3 +223,12 @@ def test_bad_yaml_in_values_is_one_line(tmp_path: Path) -> None:
 def test_an_unreadable_spec_names_the_attribute_as_origin() -> None:
     settings = load_plan(str(plans.HERE / "aws_wandb_create.json")).settings()
     assert settings.values[GC].origin == f"{RELEASE}: set.spec (the W&B spec)"
+
+
+def test_errors_naming_a_hostile_address_are_escaped(tmp_path: Path) -> None:
+    doc = plans.gcp_create()
+    _operator_release(doc, values=["global: [unclosed\n"])
+    plans.find(doc, "module.wandb.helm_release.wandb")["address"] = "helm_release.x\x1b[2J"
+    with pytest.raises(InputError) as caught:
+        _settings(tmp_path, doc)
+    assert "\x1b" not in str(caught.value) and "\\x1b" in str(caught.value)

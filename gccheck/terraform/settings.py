@@ -62,7 +62,15 @@ def wandb_resources(instances: tuple[Instance, ...]) -> list[Instance]:
 
 
 def read_settings(path: str, instances: tuple[Instance, ...]) -> Settings:
-    """The W&B app's environment as the plan sets it."""
+    """The W&B app's environment as the plan sets it; InputError for values that do not parse
+    (their message names the resource address, shown escaped)."""
+    try:
+        return _read(path, instances)
+    except InputError as exc:
+        raise InputError(neutralise(str(exc))) from None
+
+
+def _read(path: str, instances: tuple[Instance, ...]) -> Settings:
     found = wandb_resources(instances)
     where = f"Terraform plan {neutralise(path, 200)}"
     if not found:
