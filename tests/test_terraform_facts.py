@@ -285,6 +285,7 @@ def test_gcs_versioning_set(tmp_path: Path, enabled: bool, expected: VersioningS
     bucket = _gcs(tmp_path, {"versioning": [{"enabled": enabled}]},
                   config={"versioning": [{"enabled": const(enabled)}]})
     assert bucket.facts().versioning is expected
+    assert verdict(bucket, "bucket-versioning")[0] is (Status.PASS if enabled else Status.FAIL)
 
 
 def test_gcs_versioning_computed_but_not_configured_is_off(tmp_path: Path) -> None:
