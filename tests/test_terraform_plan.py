@@ -12,7 +12,9 @@ from fixtures.terraform import plans
 from gccheck.bucket_url import AWS, AZURE
 from gccheck.errors import InputError
 from gccheck.model import Unavailable, UnavailableKind, VersioningState
+from gccheck.probes.interface import ProbeOptions
 from gccheck.terraform import document, load_plan
+from gccheck.terraform.target import PlanProbe, PlanSettingsSource, prepare
 
 TF = FIXTURES / "terraform"
 FILE_STORAGE = "module.wandb_infra.module.file_storage.aws_s3_bucket.file_storage"
@@ -246,3 +248,27 @@ def test_hostile_lifecycle_rule_ids_are_escaped(tmp_path: Path) -> None:
     rules = load_plan(plans.write(tmp_path, doc)).select_bucket(FLOW_LOG, None).facts().lifecycle
     assert isinstance(rules, tuple)
     assert rules[0].id == "r\\x1b[31m" and "\x07" not in rules[0].description
+
+
+def test_prepare_picks_the_bucket_the_planned_settings_name(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    entry = plans.find(doc, "module.wandb_infra.module.wandb.helm_release.wandb[0]")["change"]
+    entry["after"]["set"][1]["value"] = json.dumps({"values": {"global": {"defaultBucket": {
+        "provider": "s3", "name": "wandb-vpc-flow-logs", "region": "us-east-1"}}}})
+    entry["after_unknown"]["set"] = [{}, {}]
+    entry["after_sensitive"]["set"] = [{}, {}]
+    target = prepare(plans.write(tmp_path, doc))
+    assert target.bucket.address == FLOW_LOG
+    assert target.location.display_name == FLOW_LOG
+    assert PlanProbe(target.bucket).probe(target.location, target.settings, ProbeOptions()) == (
+        target.facts())
+    assert PlanSettingsSource(target.plan).read() == target.settings
+    fix = target.fix("bucket-versioning")
+    assert fix is not None and "bucket = aws_s3_bucket.flow_log[0].id" in fix
+
+
+def test_prepare_on_a_first_plan_asks_for_bucket() -> None:
+    with pytest.raises(InputError, match="--bucket"):
+        prepare(str(TF / "aws_wandb_create.json"))
+    target = prepare(str(TF / "aws_wandb_create.json"), FILE_STORAGE)
+    assert target.facts().versioning is VersioningState.NEVER_ENABLED

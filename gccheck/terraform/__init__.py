@@ -6,6 +6,9 @@
     facts = bucket.facts()                  # BucketFacts from the planned end state
     bucket.fix("bucket-versioning")         # a Terraform block naming that bucket
 
+or, all at once, `gccheck.terraform.target.prepare(path, bucket_hint)`, with adapters to the
+settings-source and probe interfaces (`PlanSettingsSource`, `PlanProbe`).
+
 Pure reading: no cloud call, no Terraform binary, no SDK.
 """
 
