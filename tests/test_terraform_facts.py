@@ -447,3 +447,29 @@ def test_aws_versioning_whose_variable_is_not_passed_cannot_be_linked(tmp_path: 
             "bucket": ref("var.bucket")})], "variables": {"bucket": {}}}}
     state = _bucket(tmp_path, doc).facts().versioning
     assert isinstance(state, Unavailable) and "var.bucket (not set by its caller)" in state.reason
+
+
+def test_aws_versioning_named_by_a_computed_string_is_unknown_not_fail(tmp_path: Path) -> None:
+    # bucket = "${var.namespace}-file-storage-${random_pet.file_storage.id}": the same name as
+    # the bucket's, built again; the plan cannot tell which bucket it is.
+    doc = plans.aws_create()
+    plans.add(doc, *_versioning("Enabled", bucket_ref=ref(
+        "var.namespace", "random_pet.file_storage.id", "random_pet.file_storage")),
+        "wandb_infra", "file_storage")
+    state = _bucket(tmp_path, doc).facts().versioning
+    assert isinstance(state, Unavailable)
+    assert "known only after apply and does not reference a aws_s3_bucket" in state.reason
+
+
+def test_aws_versioning_through_a_data_source_of_a_managed_bucket(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    data = plans.find(doc, f"{TOP}.data.aws_s3_bucket.file_storage")["change"]
+    data.update(after={"bucket": "wandb-vpc-flow-logs"}, after_unknown={"arn": True})
+    change = plans.change(TOP, "aws_s3_bucket_versioning", "via_data",
+                          {"versioning_configuration": [{"status": "Suspended"}]},
+                          {"bucket": True})
+    plans.add(doc, change, resource_config("aws_s3_bucket_versioning", "via_data", {
+        "bucket": ref("data.aws_s3_bucket.file_storage.id", "data.aws_s3_bucket.file_storage")}),
+        "wandb_infra")
+    assert _bucket(tmp_path, doc, FLOW_LOG).facts().versioning is VersioningState.SUSPENDED
+    assert _bucket(tmp_path, doc).facts().versioning is VersioningState.NEVER_ENABLED

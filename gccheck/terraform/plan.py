@@ -266,6 +266,7 @@ def _link(document: Document, config: Configuration) -> dict[str, Related]:
             value = instance.after.at(attr).text()
             if value:
                 by_identity.setdefault((instance.type, value.lower()), instance.address)
+    by_address = {instance.address: instance for instance in document.instances}
     links: dict[str, tuple[str | None, str]] = {}  # address -> (target, why not)
     order = sorted((i for i in document.instances if i.type in _LINKS),
                    key=lambda i: i.type != azure.CONTAINER)  # containers first: policies use them
@@ -273,7 +274,7 @@ def _link(document: Document, config: Configuration) -> dict[str, Related]:
     unlinked: dict[str, list[tuple[Instance, str]]] = {}
     for instance in order:
         attrs, target_type = _LINKS[instance.type]
-        target, why = _target(instance, attrs, target_type, by_identity, config)
+        target, why = _target(instance, attrs, target_type, by_identity, by_address, config)
         if target is not None and target_type == azure.CONTAINER:
             target, why = links.get(target, (None, f"its container {target} has no account"))
         links[instance.address] = (target, why)
@@ -292,7 +293,7 @@ def _link(document: Document, config: Configuration) -> dict[str, Related]:
 
 
 def _target(instance: Instance, attrs: tuple[str, ...], target_type: str,
-            by_identity: Mapping[tuple[str, str], str],
+            by_identity: Mapping[tuple[str, str], str], instances: Mapping[str, Instance],
             config: Configuration) -> tuple[str | None, str]:
     """The resource `instance` names in `attrs`; (None, "") when it names one outside the plan,
     (None, why) when the plan does not say which."""
@@ -304,26 +305,35 @@ def _target(instance: Instance, attrs: tuple[str, ...], target_type: str,
             if found is not None:
                 return found, ""
             return None, ""  # a bucket this plan does not hold
-        link = config.follow(instance, attr)
-        targets = sorted(t for t in link.targets if f"{target_type}." in t
-                         and ".data." not in f".{t}")
-        if len(targets) == 1:
-            return targets[0], ""
-        if len(targets) > 1:
-            reasons.append(f"{attr} may be any of {', '.join(targets[:3])}")
+        if not config.sets(instance, attr):
             continue
-        for name in link.names:
-            found = _by_literal(target_type, name, by_identity)
-            if found is not None:
-                return found, ""
-        if link.unfollowed:
+        link = config.follow(instance, attr)
+        # A data source of the type counts when it reads a bucket the plan manages.
+        names = set(link.names)
+        targets = set()
+        for address in link.targets:
+            target = instances.get(address)
+            if target is None or target.type != target_type:
+                continue
+            if target.mode == "managed":
+                targets.add(address)
+            elif (name := target.after.at(_IDENTITY[target_type][0]).text()) is not None:
+                names.add(name)
+        targets |= {found for name in names
+                    if (found := _by_literal(target_type, name, by_identity)) is not None}
+        if len(targets) == 1:
+            return targets.pop(), ""
+        if targets:
+            reasons.append(f"{attr} may be any of {', '.join(sorted(targets)[:3])}")
+        elif link.unfollowed:
             reasons.append(f"{attr} uses {', '.join(link.unfollowed[:2])}")
-        elif config.sets(instance, attr) and not link.names and not link.targets:
-            reasons.append(f"{attr} is known only after apply and references no resource")
-        elif link.names or link.targets:
-            return None, ""  # names something outside the plan (a data source, a literal)
-    return None, "; ".join(reasons) or ("not linked: the plan has no configuration for it"
-                                        if not config.resource(instance) else "")
+        else:
+            # Known only after apply and not a reference to one of the plan's buckets: it may
+            # still be one of them (a name built the same way), or a bucket outside the plan.
+            refs = ", ".join(sorted(link.targets)[:2])
+            reasons.append(f"{attr} is known only after apply and does not reference a "
+                           f"{target_type} of the plan" + (f" (it uses {refs})" if refs else ""))
+    return None, "; ".join(reasons)
 
 
 def _by_literal(target_type: str, literal: str,
