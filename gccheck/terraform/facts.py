@@ -83,9 +83,12 @@ class Facts:
 
     def after_apply(self, instance: Instance, *path: Key) -> Unavailable:
         """The unknown for a configured value that Terraform learns only when it applies."""
-        source = self.config.follow(instance, *path)
-        sources = sorted(source.targets) + [f"{r}" for r in source.unfollowed]
-        via = f" (from {', '.join(sources[:3])})" if sources else ""
+        expression = self.config.expression(instance, *path)
+        refs = expression.get("references") if isinstance(expression, Mapping) else None
+        shown = [r for r in refs or () if isinstance(r, str)]
+        # Terraform lists a traversal and its prefixes: keep the longest forms.
+        shown = [r for r in shown if not any(o.startswith((r + ".", r + "[")) for o in shown)]
+        via = f" (from {', '.join(shown[:3])})" if shown else ""
         return Unavailable(UnavailableKind.ERROR, neutralise(
             f"{AFTER_APPLY}: {instance.address} {path_text(path)}{via}; "
             "run the check again on the state after apply, or on the live bucket"))
