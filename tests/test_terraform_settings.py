@@ -232,3 +232,17 @@ def test_errors_naming_a_hostile_address_are_escaped(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         _settings(tmp_path, doc)
     assert "\x1b" not in str(caught.value) and "\\x1b" in str(caught.value)
+
+
+@pytest.mark.parametrize(("marks", "reason"), [
+    ({"after_sensitive": {"set": True}}, "sensitive in the plan"),
+    ({"after_unknown": {"set": True}}, "known only after apply"),
+])
+def test_a_whole_set_marked_hides_the_spec(tmp_path: Path, marks: dict[str, Any],
+                                           reason: str) -> None:
+    # Terraform marks a set as a whole when one of its elements is sensitive or unknown.
+    doc = plans.aws_create()
+    _spec(doc, SPEC_ON)
+    plans.find(doc, RELEASE)["change"].update(marks)
+    setting = _settings(tmp_path, doc).values[GC]
+    assert setting.value is None and setting.unresolved == f"{RELEASE} set is {reason}"
