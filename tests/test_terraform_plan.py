@@ -272,3 +272,14 @@ def test_prepare_on_a_first_plan_asks_for_bucket() -> None:
         prepare(str(TF / "aws_wandb_create.json"))
     target = prepare(str(TF / "aws_wandb_create.json"), FILE_STORAGE)
     assert target.facts().versioning is VersioningState.NEVER_ENABLED
+
+
+def test_a_forgotten_bucket_is_unmanaged(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    change = plans.find(doc, FLOW_LOG)["change"]
+    change.update(actions=["forget"], before=change["after"], after=None, after_unknown={})
+    bucket = load_plan(plans.write(tmp_path, doc)).select_bucket(FLOW_LOG, None)
+    assert not bucket.managed and bucket.name == "wandb-vpc-flow-logs"
+    reason = bucket.facts().versioning
+    assert isinstance(reason, Unavailable) and "removed block" in reason.reason
+    assert "gccheck check --bucket s3://wandb-vpc-flow-logs" in reason.reason

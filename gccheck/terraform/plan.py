@@ -243,12 +243,17 @@ def load_plan(path: str) -> Plan:
         if instance.type not in BUCKET_TYPES:
             continue
         provider = PROVIDERS[instance.type]
-        managed = instance.mode == "managed" and not instance.in_prior_state_only
+        # `forget` (a `removed` block, Terraform 1.7+) leaves the bucket as it is, unmanaged.
+        forgotten = instance.action == "forget"
+        managed = (instance.mode == "managed" and not instance.in_prior_state_only
+                   and not forgotten)
         why = ("a data source" if instance.mode == "data" else
-               "found only in prior_state" if instance.in_prior_state_only else "")
+               "found only in prior_state" if instance.in_prior_state_only else
+               "the plan forgets it: a removed block" if forgotten else "")
         name_attr = _IDENTITY[instance.type][0]
         name = instance.after.at(name_attr).text() or (
-            instance.before.at(name_attr).text() if instance.action == "delete" else None)
+            instance.before.at(name_attr).text() if instance.action in ("delete", "forget")
+            else None)
         facts = Facts(instance, related.get(instance.address, Related()), config)
         buckets.append(PlannedBucket(instance.address, provider, name,
                                      _ACTIONS.get(instance.action, instance.action), managed,
