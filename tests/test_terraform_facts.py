@@ -473,3 +473,12 @@ def test_aws_versioning_through_a_data_source_of_a_managed_bucket(tmp_path: Path
         "wandb_infra")
     assert _bucket(tmp_path, doc, FLOW_LOG).facts().versioning is VersioningState.SUSPENDED
     assert _bucket(tmp_path, doc).facts().versioning is VersioningState.NEVER_ENABLED
+
+
+def test_aws_versioning_resource_forgotten_keeps_its_state(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    change, config = _versioning("Enabled")
+    change["change"].update(actions=["forget"], before=change["change"]["after"], after=None,
+                            after_unknown={})
+    plans.add(doc, change, config, "wandb_infra", "file_storage")
+    assert _bucket(tmp_path, doc).facts().versioning is VersioningState.ENABLED

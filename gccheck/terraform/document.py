@@ -45,7 +45,7 @@ class Instance:
     mode: str  # managed or data
     type: str
     name: str
-    # create, update, delete, replace, no-op, read; "state" in a state document
+    # create, update, delete, replace, no-op, read, forget; "state" in a state document
     action: str
     after: Planned  # the end state: after/after_unknown/after_sensitive
     before: Planned
@@ -165,13 +165,15 @@ def _plan(path: str, data: Mapping[str, Any], version: str, terraform: str) -> D
         body = change.get("change")
         if not isinstance(body, dict):
             continue
+        action = _action(body.get("actions"))
+        before = Planned(body.get("before"), None, body.get("before_sensitive"))
+        # A forgotten object (a `removed` block) keeps its state; Terraform stops managing it.
+        after = before if action == "forget" else Planned(
+            body.get("after"), body.get("after_unknown"), body.get("after_sensitive"))
         instance = Instance(
             address=str(change.get("address")), module=str(module),
             mode=str(change.get("mode") or "managed"), type=str(change["type"]),
-            name=str(change.get("name")), action=_action(body.get("actions")),
-            after=Planned(body.get("after"), body.get("after_unknown"),
-                          body.get("after_sensitive")),
-            before=Planned(body.get("before"), None, body.get("before_sensitive")))
+            name=str(change.get("name")), action=action, after=after, before=before)
         kept.append(instance)
         seen.add(instance.address)
     # Data sources read at plan time are only in prior_state; a managed resource found only
