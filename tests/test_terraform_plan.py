@@ -18,7 +18,8 @@ from gccheck.terraform.target import PlanProbe, PlanSettingsSource, prepare
 
 TF = FIXTURES / "terraform"
 FILE_STORAGE = "module.wandb_infra.module.file_storage.aws_s3_bucket.file_storage"
-FLOW_LOG = "module.wandb_infra.module.networking.aws_s3_bucket.flow_log[0]"
+TOP = "module.wandb_infra"
+FLOW_LOG = f"{TOP}.module.networking.aws_s3_bucket.flow_log[0]"
 
 
 def _error(path: str | Path) -> str:
@@ -283,3 +284,18 @@ def test_a_forgotten_bucket_is_unmanaged(tmp_path: Path) -> None:
     reason = bucket.facts().versioning
     assert isinstance(reason, Unavailable) and "removed block" in reason.reason
     assert "gccheck check --bucket s3://wandb-vpc-flow-logs" in reason.reason
+
+
+def test_a_module_address_is_not_a_bucket_address(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    second = plans.change(f"{TOP}.module.networking", "aws_s3_bucket", "flow_log",
+                          {"bucket": "wandb-vpc-flow-logs-2"}, {}, index=1)
+    doc["resource_changes"].append(second)
+    doc["resource_changes"].append(plans.change("module.regional[0]", "aws_s3_bucket", "this",
+                                                {"bucket": "regional"}, {}))
+    plan = load_plan(plans.write(tmp_path, doc))
+    with pytest.raises(InputError, match="2 instances"):
+        plan.select_bucket(f"{TOP}.module.networking.aws_s3_bucket.flow_log", None)
+    with pytest.raises(InputError, match="not a bucket of"):
+        plan.select_bucket("module.regional", None)
+    assert plan.select_bucket("module.regional[0].aws_s3_bucket.this", None).name == "regional"

@@ -177,27 +177,24 @@ class Plan:
                          f"{neutralise(candidates[0].address or '', 200)}; the buckets: {listed}")
 
     def _by_address(self, hint: str) -> PlannedBucket | None:
+        exact = [b for b in self._buckets if b.address == hint]
+        if exact:
+            return exact[0]
+        # `aws_s3_bucket.flow_log` for `aws_s3_bucket.flow_log[0]`, when it is the only one.
+        keyed = [b for b in self._buckets if b.address and _unindexed(b.address) == hint]
+        if len(keyed) > 1:
+            raise InputError(f"--bucket {neutralise(hint, 200)}: {len(keyed)} instances "
+                             f"({', '.join(b.label for b in keyed[:5])}); give one with its "
+                             "index")
+        if keyed:
+            return keyed[0]
+        # An Azure container leads to its account.
         for bucket in self._buckets:
-            if bucket.address is not None and hint in (bucket.address,
-                                                       bucket.address.split("[", 1)[0]):
+            containers = bucket._facts.related.linked.get(azure.CONTAINER, ()) if (
+                bucket._facts is not None) else ()
+            if any(hint in (c.address, _unindexed(c.address)) for c in containers):
                 return bucket
-        container = next((i for i in self.document.instances if i.type == azure.CONTAINER
-                          and hint in (i.address, i.address.split("[", 1)[0])), None)
-        if container is not None and self._facts_index is not None:
-            account = self._facts_index.get(container.address)
-            if account is not None:
-                return account
         return None
-
-    @property
-    def _facts_index(self) -> Mapping[str, PlannedBucket] | None:
-        # container address -> its account's PlannedBucket
-        index: dict[str, PlannedBucket] = {}
-        for bucket in self._buckets:
-            if bucket._facts is not None:
-                for container in bucket._facts.related.linked.get(azure.CONTAINER, ()):
-                    index[container.address] = bucket
-        return index
 
     def _by_name(self, text: str) -> PlannedBucket | None:
         _, name = _name(text)
@@ -218,6 +215,11 @@ class Plan:
                              f"{neutralise(self.path, 200)}; its buckets: {listed}")
         return PlannedBucket(None, provider, name, "read", managed=False,
                              why_unmanaged=f"named by {given}, not a resource of the plan")
+
+
+def _unindexed(address: str) -> str:
+    """The address without its instance key: `a.b` for `a.b[0]` or `a.b["x"]`."""
+    return address[:address.rfind("[")] if address.endswith("]") else address
 
 
 def _shown(url: str) -> str:
