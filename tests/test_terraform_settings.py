@@ -246,3 +246,15 @@ def test_a_whole_set_marked_hides_the_spec(tmp_path: Path, marks: dict[str, Any]
     plans.find(doc, RELEASE)["change"].update(marks)
     setting = _settings(tmp_path, doc).values[GC]
     assert setting.value is None and setting.unresolved == f"{RELEASE} set is {reason}"
+
+
+def test_fixes_name_the_resource_that_sets_the_env(tmp_path: Path) -> None:
+    gcp = load_plan(str(plans.HERE / "gcp_wandb_create.json")).settings()
+    fix = gc_verdict(gcp)[2]
+    assert fix is not None and 'resource "helm_release" "wandb"' in fix
+    assert f'name  = "global.extraEnv.{GC}"' in fix and 'value = "true"' in fix
+    doc = plans.azure_create()
+    del _manifest(doc)["after"]["manifest"]["spec"]["values"]["global"]["extraEnv"]
+    fix = gc_verdict(_settings(tmp_path, doc))[2]
+    assert fix is not None and 'resource "kubernetes_manifest" "wandb"' in fix
+    assert f'manifest.spec.values.global.extraEnv, {GC} = "true"' in fix

@@ -195,7 +195,8 @@ def _from_release(resource: Instance, description: str) -> Settings:
         layer = ValuesDoc(address, spec_values, prefix)
         merged, layers = MergedValues(), [layer]
         merged.add(layer)
-    return _settings(merged, layers, description)
+    fix = FIX_MODULE if spec is not None else _fix_set(resource)
+    return _settings(merged, layers, description, fix)
 
 
 def _from_manifest(resource: Instance, description: str) -> Settings:
@@ -210,7 +211,8 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
     cr = wandb_cr.classify(manifest, f"{address} manifest")
     assert cr is not None
     if cr.version == "v2":
-        return _unmark(wandb_cr.read_v2(cr, address, {}), description)
+        return _unmark(wandb_cr.read_v2(cr, address, {}), description, _fix_manifest(
+            resource, ("spec", "wandb", "retention"), "artifactGarbageCollection = true"))
     values = cr.spec.get("values")
     if _is_marker(values):
         return _opaque(description, f"{address} manifest.spec.values is {_why(values)}")
@@ -218,7 +220,8 @@ def _from_manifest(resource: Instance, description: str) -> Settings:
                                                                        "values"))
     merged = MergedValues()
     merged.add(layer)
-    return _settings(merged, [layer], description)
+    return _settings(merged, [layer], description, _fix_manifest(
+        resource, ("spec", "values", "global", "extraEnv"), '{name} = "{value}"'))
 
 
 def _contains(node: Any, depth: int = 0) -> str | None:
@@ -236,7 +239,8 @@ def _contains(node: Any, depth: int = 0) -> str | None:
     return None
 
 
-def _settings(merged: MergedValues, layers: list[ValuesDoc], description: str) -> Settings:
+def _settings(merged: MergedValues, layers: list[ValuesDoc], description: str,
+              fix: str) -> Settings:
     hidden: dict[str, str] = {}
     for path in _BUCKET_BLOCKS + _ENV_MAPS:
         value = merged.get(path)
@@ -263,19 +267,35 @@ def _settings(merged: MergedValues, layers: list[ValuesDoc], description: str) -
             values[name] = Setting(name, None, description, unresolved=reason)
     if "*" in hidden and GC_VARIABLE not in values:
         values[GC_VARIABLE] = Setting(GC_VARIABLE, None, description, unresolved=hidden["*"])
-    return _unmark(replace(settings, values=values), description)
+    return _unmark(replace(settings, values=values), description, fix)
 
 
-def _unmark(settings: Settings, description: str) -> Settings:
+def _fix_set(resource: Instance) -> str:
+    """For a helm_release of the operator-wandb chart of one's own: a `set` entry."""
+    return neutralise(
+        f"add to {resource.address} (resource \"helm_release\" \"{resource.name}\"), then "
+        "terraform apply:\n  set {\n    name  = \"global.extraEnv.{name}\"\n"
+        "    value = \"{value}\"\n  }", None, multiline=True)
+
+
+def _fix_manifest(resource: Instance, path: tuple[str, ...], entry: str) -> str:
+    """For a kubernetes_manifest: where the variable goes in the manifest's HCL."""
+    return neutralise(
+        f"set it in {resource.address} (resource \"kubernetes_manifest\" "
+        f"\"{resource.name}\"), then terraform apply: in manifest.{'.'.join(path)}, "
+        f"{entry}", None)
+
+
+def _unmark(settings: Settings, description: str, fix: str) -> Settings:
     """Settings whose value holds a marker become unresolved; fixes speak Terraform."""
     values: dict[str, Setting] = {}
     for name, setting in settings.values.items():
         marker = next((m for m in REASONS if setting.value and m in setting.value), None)
         if marker is not None:
             setting = Setting(name, None, setting.origin, unresolved=_why(marker))
-        values[name] = replace(setting, fix=FIX_MODULE if setting.fix else None)
+        values[name] = replace(setting, fix=fix if setting.fix else None)
     secrets = tuple(s for s in settings.secrets if not any(m in s for m in REASONS))
-    return Settings(description=description, values=values, fix_missing=FIX_MODULE,
+    return Settings(description=description, values=values, fix_missing=fix,
                     secrets=secrets)
 
 
