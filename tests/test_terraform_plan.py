@@ -299,3 +299,14 @@ def test_a_module_address_is_not_a_bucket_address(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a bucket of"):
         plan.select_bucket("module.regional", None)
     assert plan.select_bucket("module.regional[0].aws_s3_bucket.this", None).name == "regional"
+
+
+def test_a_sensitive_bucket_name_is_never_shown(tmp_path: Path) -> None:
+    doc = plans.aws_create()
+    plans.find(doc, FLOW_LOG)["change"]["after_sensitive"]["bucket"] = True
+    plan = load_plan(plans.write(tmp_path, doc))
+    flow = plan.select_bucket(FLOW_LOG, None)
+    assert flow.name is None and "wandb-vpc-flow-logs" not in flow.label
+    with pytest.raises(InputError) as caught:
+        plan.select_bucket(None, None)
+    assert "wandb-vpc-flow-logs" not in str(caught.value)

@@ -253,9 +253,11 @@ def load_plan(path: str) -> Plan:
                "found only in prior_state" if instance.in_prior_state_only else
                "the plan forgets it: a removed block" if forgotten else "")
         name_attr = _IDENTITY[instance.type][0]
-        name = instance.after.at(name_attr).text() or (
-            instance.before.at(name_attr).text() if instance.action in ("delete", "forget")
-            else None)
+        planned = instance.after.at(name_attr)
+        if instance.action in ("delete", "forget"):
+            planned = instance.before.at(name_attr)
+        # A name the plan marks sensitive is never shown: it counts as not known.
+        name = None if planned.is_sensitive else planned.text()
         facts = Facts(instance, related.get(instance.address, Related()), config)
         buckets.append(PlannedBucket(instance.address, provider, name,
                                      _ACTIONS.get(instance.action, instance.action), managed,
