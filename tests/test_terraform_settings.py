@@ -258,3 +258,11 @@ def test_fixes_name_the_resource_that_sets_the_env(tmp_path: Path) -> None:
     fix = gc_verdict(_settings(tmp_path, doc))[2]
     assert fix is not None and 'resource "kubernetes_manifest" "wandb"' in fix
     assert f'manifest.spec.values.global.extraEnv, {GC} = "true"' in fix
+
+
+def test_a_wandb_release_with_no_values_sets_no_variable(tmp_path: Path) -> None:
+    doc = plans.gcp_create()
+    _operator_release(doc, values=None)
+    settings = _settings(tmp_path, doc)
+    assert GC not in settings.values
+    assert gc_verdict(settings)[0] is Status.FAIL

@@ -67,12 +67,25 @@ def module_steps(module: str) -> list[str]:
     return [f"module.{m.group(1)}{m.group(2)}" for m in _MODULE_STEP.finditer(module)]
 
 
-def _action(actions: Any) -> str:
-    if not isinstance(actions, list) or not actions:
+def _action(actions: Any, where: str) -> str:
+    if actions is None or actions == []:
         return "no-op"
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        raise InputError(f"{where}: change.actions is not a list of names")
     if len(actions) == 2 and set(actions) == {"create", "delete"}:
         return "replace"
-    return str(actions[0])
+    first: str = actions[0]
+    return first
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    """A string field of a resource entry; InputError when it is missing or not a string."""
+    value = entry.get(key, default)
+    if value is None and default is not None:
+        value = default
+    if not isinstance(value, str):
+        raise InputError(f"{where}: {key} is not a string")
+    return value
 
 
 @dataclass(frozen=True)
@@ -154,26 +167,29 @@ def _plan(path: str, data: Mapping[str, Any], version: str, terraform: str) -> D
     changes = [] if changes is None else changes
     if not isinstance(changes, list):
         raise InputError(f"Terraform plan {neutralise(path, 200)}: resource_changes is not a list")
-    for change in changes:
+    for index, change in enumerate(changes):
         if not isinstance(change, dict):
             continue
         module = change.get("module_address") or ""
         if isinstance(module, str):
             modules.add(module)
-        if change.get("type") not in KEPT_TYPES or change.get("deposed"):
+        type_ = change.get("type")
+        if not isinstance(type_, str) or type_ not in KEPT_TYPES or change.get("deposed"):
             continue
         body = change.get("change")
+        where = f"Terraform plan {neutralise(path, 200)}: resource_changes[{index}]"
         if not isinstance(body, dict):
-            continue
-        action = _action(body.get("actions"))
+            raise InputError(f"{where}: change is not an object")
+        action = _action(body.get("actions"), where)
         before = Planned(body.get("before"), None, body.get("before_sensitive"))
         # A forgotten object (a `removed` block) keeps its state; Terraform stops managing it.
         after = before if action == "forget" else Planned(
             body.get("after"), body.get("after_unknown"), body.get("after_sensitive"))
         instance = Instance(
-            address=str(change.get("address")), module=str(module),
-            mode=str(change.get("mode") or "managed"), type=str(change["type"]),
-            name=str(change.get("name")), action=action, after=after, before=before)
+            address=_text(change, "address", where), module=_text(change, "module_address",
+                                                                  where, ""),
+            mode=_text(change, "mode", where, "managed"), type=type_,
+            name=_text(change, "name", where), action=action, after=after, before=before)
         kept.append(instance)
         seen.add(instance.address)
     # Data sources read at plan time are only in prior_state; a managed resource found only
@@ -182,7 +198,7 @@ def _plan(path: str, data: Mapping[str, Any], version: str, terraform: str) -> D
     if isinstance(prior, dict):
         for resource, module in _state_resources(prior.get("values")):
             modules.add(module)
-            if resource.get("type") in KEPT_TYPES and resource.get("address") not in seen:
+            if _kept(resource) and resource.get("address") not in seen:
                 kept.append(_from_state(resource, module, prior_only=True))
     variables = data.get("variables")
     configuration = data.get("configuration")
@@ -197,7 +213,7 @@ def _state(path: str, data: Mapping[str, Any], version: str, terraform: str) -> 
     modules: set[str] = {""}
     for resource, module in _state_resources(data.get("values")):
         modules.add(module)
-        if resource.get("type") in KEPT_TYPES:
+        if _kept(resource):
             kept.append(_from_state(resource, module, prior_only=False))
     return Document(path, "state", version, terraform, tuple(kept), frozenset(modules))
 
@@ -212,17 +228,26 @@ def _state_resources(values: Any) -> Iterator[tuple[dict[str, Any], str]]:
         if not isinstance(module, dict) or depth > 64:
             continue
         address = module.get("address") if isinstance(module.get("address"), str) else ""
-        for resource in module.get("resources") or ():
+        resources = module.get("resources")
+        for resource in resources if isinstance(resources, list) else ():
             if isinstance(resource, dict):
                 yield resource, str(address)
-        pending.extend((child, depth + 1) for child in module.get("child_modules") or ())
+        children = module.get("child_modules")
+        pending.extend((child, depth + 1) for child in (
+            children if isinstance(children, list) else ()))
+
+
+def _kept(resource: Mapping[str, Any]) -> bool:
+    type_ = resource.get("type")
+    return isinstance(type_, str) and type_ in KEPT_TYPES
 
 
 def _from_state(resource: Mapping[str, Any], module: str, prior_only: bool) -> Instance:
     values = Planned(resource.get("values"), None, resource.get("sensitive_values"))
-    mode = str(resource.get("mode") or "managed")
+    where = f"resource {neutralise(str(resource.get('address')), 200)}"
+    mode = _text(resource, "mode", where, "managed")
     return Instance(
-        address=str(resource.get("address")), module=module, mode=mode,
-        type=str(resource.get("type")), name=str(resource.get("name")),
+        address=_text(resource, "address", where), module=module, mode=mode,
+        type=str(resource.get("type")), name=_text(resource, "name", where),
         action=("read" if mode == "data" else "no-op") if prior_only else "state",
         after=values, before=values, in_prior_state_only=prior_only)

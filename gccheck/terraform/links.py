@@ -65,8 +65,8 @@ class Configuration:
         if names not in self._resources:
             module = self.module(names) or {}
             resources = module.get("resources") if isinstance(module, Mapping) else None
-            self._resources[names] = {str(r.get("address")): r for r in resources or ()
-                                      if isinstance(r, Mapping)}
+            self._resources[names] = {str(r.get("address")): r for r in (
+                resources if isinstance(resources, list) else ()) if isinstance(r, Mapping)}
         return self._resources[names].get(instance.config_address)
 
     def expression(self, instance: Instance, *path: str | int) -> Any:
@@ -103,7 +103,9 @@ class Configuration:
         if "constant_value" in expression:
             value = expression["constant_value"]
             return Link(names=frozenset({str(value)})) if isinstance(value, str) else Link()
-        return self._references(expression.get("references") or (), module, origin, hops)
+        references = expression.get("references")
+        return self._references(references if isinstance(references, list) else (), module,
+                                origin, hops)
 
     def _references(self, references: Iterable[Any], module: str, origin: Instance | None,
                     hops: int) -> Link:
@@ -168,8 +170,8 @@ class Configuration:
         if expression is None:
             # Not passed: the variable's default, which the child's configuration may hold.
             child = self.module(module_names(module)) or {}
-            declared = (child.get("variables") or {}).get(variable) if isinstance(
-                child, Mapping) else None
+            variables = child.get("variables") if isinstance(child, Mapping) else None
+            declared = variables.get(variable) if isinstance(variables, Mapping) else None
             default = declared.get("default") if isinstance(declared, Mapping) else None
             if isinstance(default, str):
                 return Link(names=frozenset({default}))

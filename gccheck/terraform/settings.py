@@ -260,6 +260,8 @@ def _settings(merged: MergedValues, layers: list[ValuesDoc], description: str,
     if not any(key in merged.data for key in _CHART_KEYS):
         # A W&B chart given no W&B values: the chart's defaults, which set no variable.
         merged.data["global"] = {}
+    if not layers:
+        layers = [ValuesDoc(description, {}, ())]
     settings = settings_from_values(merged, layers)
     values = dict(settings.values)
     for name, reason in hidden.items():
