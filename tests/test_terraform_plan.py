@@ -310,3 +310,20 @@ def test_a_sensitive_bucket_name_is_never_shown(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         plan.select_bucket(None, None)
     assert "wandb-vpc-flow-logs" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("actions", "create", "change.actions is not a list of names"),
+    ("address", 5, "address is not a string"),
+    ("change", [], "change is not an object"),
+])
+def test_a_resource_of_the_wrong_shape_names_its_entry(tmp_path: Path, field: str, value: object,
+                                                       expected: str) -> None:
+    doc = plans.aws_create()
+    entry = plans.find(doc, FLOW_LOG)
+    index = doc["resource_changes"].index(entry)
+    if field == "actions":
+        entry["change"]["actions"] = value
+    else:
+        entry[field] = value
+    assert f"resource_changes[{index}]: {expected}" in _error(plans.write(tmp_path, doc))
