@@ -327,3 +327,13 @@ def test_a_resource_of_the_wrong_shape_names_its_entry(tmp_path: Path, field: st
     else:
         entry[field] = value
     assert f"resource_changes[{index}]: {expected}" in _error(plans.write(tmp_path, doc))
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("errored", True, "the plan errored"), ("complete", False, "the plan is not complete")])
+def test_an_incomplete_plan_says_so(tmp_path: Path, field: str, value: bool,
+                                    expected: str) -> None:
+    doc = plans.gcp_create()
+    doc[field] = value
+    facts = load_plan(plans.write(tmp_path, doc)).select_bucket(None, None).facts()
+    assert any(expected in note for note in facts.notes)

@@ -100,7 +100,8 @@ class Document:
     modules: frozenset[str]  # every module instance address seen ("" is the root)
     configuration: Mapping[str, Any] = field(default_factory=dict, repr=False)
     variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    errored: bool = False
+    # Why the plan may not show every change: it errored, or it defers some (`complete`).
+    incomplete: str = ""
 
 
 def read_document(path: str) -> Document:
@@ -205,7 +206,16 @@ def _plan(path: str, data: Mapping[str, Any], version: str, terraform: str) -> D
     return Document(path, "plan", version, terraform, tuple(kept), frozenset(modules),
                     configuration if isinstance(configuration, dict) else {},
                     variables if isinstance(variables, dict) else {},
-                    errored=data.get("errored") is True)
+                    incomplete=_incomplete(data))
+
+
+def _incomplete(data: Mapping[str, Any]) -> str:
+    if data.get("errored") is True:
+        return "the plan errored (errored: true), so it may not show every change"
+    if data.get("complete") is False:
+        return ("the plan is not complete (complete: false: some changes are deferred to a "
+                "later plan)")
+    return ""
 
 
 def _state(path: str, data: Mapping[str, Any], version: str, terraform: str) -> Document:

@@ -82,7 +82,11 @@ class PlannedBucket:
             return BucketFacts(provider=self.provider, missing=True, missing_reason=neutralise(
                 f"the plan deletes {self.address}"))
         builder = {AWS: aws.facts, GCP: gcs.facts, AZURE: azure.facts}[self.provider]
-        return _neutralised(builder(self._facts))
+        facts = builder(self._facts)
+        incomplete = self._facts.config.document.incomplete
+        if incomplete:
+            facts = replace(facts, notes=(*facts.notes, incomplete))
+        return _neutralised(facts)
 
     def location(self) -> BucketLocation:
         """A BucketLocation for the rules: the bucket shown by its address (its name when it
