@@ -29,6 +29,9 @@ def _interrupted(signum: int, frame: object) -> None:
     try:
         # On a terminal, erase the progress bar's line first.
         os.write(2, (b"\r\x1b[K" if os.isatty(2) else b"") + b"gccheck: interrupted\n")
+        children = sys.modules.get("gccheck.children")
+        if children is not None:
+            children.stop_all()  # the demo's Azurite: os._exit skips its clean-up
     finally:
         os._exit(130)
 
