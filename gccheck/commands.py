@@ -18,7 +18,7 @@ from gccheck.masking import Redactor
 from gccheck.matrix import Check, Matrix, load_matrix
 from gccheck.model import FailOn, Report
 from gccheck.neutral import neutralise
-from gccheck.output import emit
+from gccheck.output import emit, printable
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
@@ -76,7 +76,7 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
         except InputError as exc:
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
-            sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
+            stderr(f"gccheck: warning: {exc}", redactor)
     return exit_code(report, warn_only, fail_on)
 
 
@@ -185,4 +185,5 @@ def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) ->
 
 
 def stderr(message: str, redactor: Redactor) -> None:
-    sys.stderr.write(redactor.redact(message) + "\n")
+    """One line on stderr, redacted, a name's undecodable bytes shown escaped (`\\udcff`)."""
+    sys.stderr.write(printable(redactor.redact(message)) + "\n")
