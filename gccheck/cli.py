@@ -27,11 +27,13 @@ def _interrupted(signum: int, frame: object) -> None:
     if output is not None:
         output.remove_partial()  # no half-written --output temp file left behind
     try:
-        # On a terminal, erase the progress bar's line first.
-        os.write(2, (b"\r\x1b[K" if os.isatty(2) else b"") + b"gccheck: interrupted\n")
-        children = sys.modules.get("gccheck.children")
-        if children is not None:
-            children.stop_all()  # the demo's Azurite: os._exit skips its clean-up
+        try:
+            # On a terminal, erase the progress bar's line first.
+            os.write(2, (b"\r\x1b[K" if os.isatty(2) else b"") + b"gccheck: interrupted\n")
+        finally:  # also when stderr is closed
+            children = sys.modules.get("gccheck.children")
+            if children is not None:
+                children.stop_all()  # the demo's Azurite: os._exit skips its clean-up
     finally:
         os._exit(130)
 
