@@ -27,8 +27,13 @@ def _interrupted(signum: int, frame: object) -> None:
     if output is not None:
         output.remove_partial()  # no half-written --output temp file left behind
     try:
-        # On a terminal, erase the progress bar's line first.
-        os.write(2, (b"\r\x1b[K" if os.isatty(2) else b"") + b"gccheck: interrupted\n")
+        try:
+            # On a terminal, erase the progress bar's line first.
+            os.write(2, (b"\r\x1b[K" if os.isatty(2) else b"") + b"gccheck: interrupted\n")
+        finally:  # also when stderr is closed
+            children = sys.modules.get("gccheck.children")
+            if children is not None:
+                children.stop_all()  # the demo's Azurite: os._exit skips its clean-up
     finally:
         os._exit(130)
 
@@ -390,17 +395,16 @@ def _dispatch(state: RunState, args: list[str]) -> int:
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "gccheck"
         message = state.redactor.redact(_one_line(exc.format_message()) + _from_environment(exc))
-        click.echo(f"gccheck: error: {message} (see '{command} --help')", err=True)
+        _error(f"gccheck: error: {message} (see '{command} --help')")
         code = EXIT_INPUT
     except InputError as exc:
-        click.echo(f"gccheck: error: {state.redactor.redact(str(exc))}", err=True)
+        _error(f"gccheck: error: {state.redactor.redact(str(exc))}")
         code = EXIT_INPUT
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("gccheck: interrupted", err=True)
         code = EXIT_INTERRUPTED
     except click.ClickException as exc:
-        click.echo(f"gccheck: error: {state.redactor.redact(_one_line(exc.format_message()))}",
-                   err=True)
+        _error(f"gccheck: error: {state.redactor.redact(_one_line(exc.format_message()))}")
         code = EXIT_INPUT
     except BrokenPipeError:
         # stdout closed early (| head): not an error worth a traceback.
@@ -410,8 +414,17 @@ def _dispatch(state: RunState, args: list[str]) -> int:
         if state.debug:
             import traceback
 
-            click.echo(state.redactor.redact(traceback.format_exc()), err=True)
+            _error(state.redactor.redact(traceback.format_exc()))
         click.echo(f"gccheck: internal error ({type(exc).__name__}); this is a bug, run with "
                    "--debug for details", err=True)
         code = EXIT_INTERNAL
     return code if isinstance(code, int) else 0
+
+
+def _error(text: str) -> None:
+    """One message on stderr. A file or variable name with bytes that are not UTF-8 (read with
+    surrogateescape) is shown escaped (`\\udcff`), not as the '?' of stderr's errors=replace,
+    so that the user can tell which name it is."""
+    from gccheck.output import printable
+
+    click.echo(printable(text), err=True)

@@ -10,6 +10,7 @@ from gccheck.catalog import ANY, load_catalog
 from gccheck.engine import prepare, run
 from gccheck.errors import InputError
 from gccheck.formats import render, terminal_width
+from gccheck.formats.layout import wrap, wrap_fix
 from gccheck.formats.matrix import render_matrix
 from gccheck.formats.text import tally_words
 from gccheck.formats.text import termination_line as _termination_line
@@ -17,7 +18,7 @@ from gccheck.masking import Redactor
 from gccheck.matrix import Check, Matrix, load_matrix
 from gccheck.model import FailOn, Report
 from gccheck.neutral import neutralise
-from gccheck.output import emit
+from gccheck.output import emit, printable
 from gccheck.rules import RULES
 from gccheck.target import TargetSpec
 
@@ -75,7 +76,7 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
         except InputError as exc:
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
-            sys.stderr.write(f"gccheck: warning: {redactor.redact(str(exc))}\n")
+            stderr(f"gccheck: warning: {exc}", redactor)
     return exit_code(report, warn_only, fail_on)
 
 
@@ -124,33 +125,44 @@ def _provider_title(matrix: Matrix, provider: str) -> str:
 def list_checks(matrix_path: str | None, redactor: Redactor) -> int:
     """`gccheck explain` without an id: every id it takes, with its title."""
     matrix = load(matrix_path)
+    width = terminal_width(None)
+
     def listed(checks: Mapping[str, Check]) -> list[str]:
         # A custom matrix.yaml is outside text: shown escaped.
-        return [f"  {neutralise(c.id, 60):<26} {neutralise(c.title, 120)}"
-                for c in checks.values()]
+        lines: list[str] = []
+        for c in checks.values():
+            head = f"  {neutralise(c.id, 60):<26} "
+            title = wrap(neutralise(c.title, 120), width, head, hanging="")
+            lines += [title[0], *(" " * len(head) + line.lstrip() for line in title[1:])]
+        return lines
 
     lines = ["Requirements:", *listed(matrix.requirements)]
     if matrix.advisories:
         lines += ["", "Advisories (warn):", *listed(matrix.advisories)]
-    lines += ["", "Run 'gccheck explain ID' for what, why, the fix and the permissions."]
+    lines += ["", *wrap("Run 'gccheck explain ID' for what, why, the fix and the permissions.",
+                        width)]
     emit("\n".join(lines) + "\n", redactor)
     return 0
 
 
 def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) -> int:
+    """`gccheck explain ID`: what a check asks, why, the fix per provider and the read-only
+    permissions gccheck needs; fitted to a terminal's width, whole for a pipe or a file."""
     matrix = load(matrix_path)
     check = matrix.check(check_id)
     entry = load_catalog().get(check_id)
+    width = terminal_width(None)
     kind = "requirement" if check_id in matrix.requirements else "advisory (warn)"
     required_by = [h.id for h in matrix.hosting_types.values() if check_id in h.requires]
-    lines = [f"{check_id}: {check.title} [{kind}]", ""]
+    lines = [*wrap(f"{check_id}: {check.title} [{kind}]", width), ""]
     if entry is not None:
-        lines += [entry.what, "", "Why: " + entry.why, ""]
+        lines += [*wrap(entry.what, width, hanging=""), "",
+                  *wrap("Why: " + entry.why, width, hanging="     "), ""]
     if kind == "requirement":
-        lines.append("Required for: " + (", ".join(required_by) or "no hosting type"))
+        lines += wrap("Required for: " + (", ".join(required_by) or "no hosting type"), width)
     if check.providers:
-        lines.append("Applies to buckets on: " + ", ".join(
-            matrix.providers[p].title for p in sorted(check.providers)))
+        lines += wrap("Applies to buckets on: " + ", ".join(
+            matrix.providers[p].title for p in sorted(check.providers)), width)
     lines.append(f"Judged by rule: {check.check}")
     if entry is None:
         # A requirement added in a custom matrix.yaml: the rules know it, the catalog does not.
@@ -160,15 +172,18 @@ def explain_check(check_id: str, matrix_path: str | None, redactor: Redactor) ->
         for provider, ways in entry.fix.items():
             lines.append(f"  {_provider_title(matrix, provider)}:")
             for way, text in ways.items():
-                body = text.rstrip().replace("\n", "\n        ")
-                lines.append(f"    {way}:\n        {body}")
+                lines.append(f"    {way}:")
+                # Shell lines continue with a backslash, so that a wrapped fix still runs.
+                for line in text.rstrip().splitlines():
+                    lines += wrap_fix(line, width, " " * 8)
         lines += ["", "Permissions gccheck needs to check it (read-only):"]
         for provider, perms in entry.permissions.items():
             lines.append(f"  {_provider_title(matrix, provider)}:")
-            lines += [f"    - {perm}" for perm in perms]
+            lines += [line for perm in perms for line in wrap(f"- {perm}", width, "    ")]
     emit("\n".join(lines) + "\n", redactor)
     return 0
 
 
 def stderr(message: str, redactor: Redactor) -> None:
-    sys.stderr.write(redactor.redact(message) + "\n")
+    """One line on stderr, redacted, a name's undecodable bytes shown escaped (`\\udcff`)."""
+    sys.stderr.write(printable(redactor.redact(message)) + "\n")

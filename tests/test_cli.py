@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NONCURRENT_RULE, S3Server, make_bucket, run_gccheck, run_on_a_tty
+from conftest import (
+    NONCURRENT_RULE,
+    S3Server,
+    clean_env,
+    make_bucket,
+    run_gccheck,
+    run_on_a_tty,
+)
 
 from gccheck import __version__
 
@@ -438,3 +448,44 @@ def test_odd_secrets_in_bucket_urls_never_appear(tmp_path: Path, secret: str,
     # The outputs that show the bucket (check: table, json, markdown; audit: json, html; the
     # error) show it masked.
     assert [i for i in (0, 1, 2, 4, 5, 8) if "***" not in outputs[i]] == []
+
+
+# A name with a byte that is not UTF-8, as the shell passes $'\xff.env': os.fsdecode gives it
+# as a lone surrogate, which subprocess turns back into the byte.
+ODD = os.fsdecode(b"\xff")
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--env-file", f"{ODD}.env"], b"env file \\udcff.env"),
+    (["--values", f"{ODD}.yaml"], b"values file \\udcff.yaml"),
+    (["--env-file", os.devnull, "--output", f"no{ODD}dir/out.json"], b"--output no\\udcffdir"),
+])
+def test_errors_show_a_non_utf8_name_escaped(tmp_path: Path, args: list[str],
+                                             named: bytes) -> None:
+    """Not the '?' of stderr's errors=replace: the user must see which name it is."""
+    proc = subprocess.run([sys.executable, "-m", "gccheck", "check", "--hosting", "on-prem",
+                           "--bucket", "s3://AK:SK@127.0.0.1:9/wandb", "--timeout", "0.5",
+                           *args], capture_output=True, env=clean_env(), cwd=tmp_path,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(b"gccheck: error: " + named), proc.stderr
+    assert proc.stderr.count(b"\n") == 1 and b"?" not in proc.stderr
+
+
+def test_a_fleet_file_error_shows_a_non_utf8_name_escaped(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gccheck", "audit", f"{ODD}.yaml"],
+                          capture_output=True, env=clean_env(), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == b"gccheck: error: fleet file \\udcff.yaml: no such file\n"
+
+
+def test_a_termination_message_warning_shows_a_non_utf8_name_escaped(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gccheck", "check", "--hosting", "on-prem",
+                           "--bucket", "s3://AK:SK@127.0.0.1:9/wandb", "--timeout", "0.5",
+                           "--env-file", os.devnull, "--termination-message", f"no{ODD}dir/log"],
+                          capture_output=True, env=clean_env(), cwd=tmp_path, timeout=60)
+    # The verdict decides the exit code; the message file only warns (gc-env-var fails).
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(b"gccheck: warning: --termination-message no\\udcffdir/log: "
+                                  b"cannot write ("), proc.stderr
+    assert proc.stderr.count(b"\n") == 1 and b"?" not in proc.stderr

@@ -152,3 +152,14 @@ def test_quick_start_says_what_the_azure_demo_needs() -> None:
     assert "Node.js" in quick_start and "skipped" in quick_start
     assert "Azure servers" not in quick_start and "GCS/Azure" not in quick_start
 
+
+
+# ---- explain ----------------------------------------------------------------------------------
+
+
+def test_the_cli_synopsis_shows_explain_without_an_id() -> None:
+    synopsis = code_blocks(section("## CLI"), "")[0]
+    assert "gccheck explain [ID]\n" in synopsis
+    listed = run_gccheck("explain")
+    assert listed.code == 0 and "bucket-versioning" in listed.out, listed.err
+    assert "`gccheck explain` with no id lists the ids" in README

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import quote
 
+from gccheck import children
 from gccheck.demo import DemoCase, DemoSkipped
 from gccheck.target import InlineEnv, TargetSpec
 
@@ -38,12 +39,14 @@ def find_azurite() -> str | None:
 
 
 def stop_process(proc: subprocess.Popen[str]) -> None:
+    """Stop a process `launch_azurite` started: SIGTERM, then SIGKILL after 5 seconds."""
     proc.terminate()
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+    children.stopped(proc)
 
 
 def launch_azurite(exe: str, keys: dict[str, str], wait: float = 30.0
@@ -61,6 +64,7 @@ def launch_azurite(exe: str, keys: dict[str, str], wait: float = 30.0
          "--silent", "--blobHost", "127.0.0.1", "--blobPort", "0", "--queuePort", "0",
          "--tablePort", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    children.started(proc)  # an interrupt (os._exit) stops it too
     lines: queue.Queue[str | None] = queue.Queue()
 
     def drain() -> None:
