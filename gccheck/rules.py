@@ -6,7 +6,7 @@ Rules never touch the network or an SDK; probes gather facts, rules judge them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gccheck.bucket_url import BucketLocation
@@ -136,17 +136,27 @@ def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list
     return sorted(found)
 
 
-def _chart_variables(settings: Settings, names: list[str]) -> tuple[list[str], str]:
+def _chart_variables(values: Mapping[str, Setting], names: list[str]) -> tuple[list[str], str]:
     """Split off the names W&B's charts set but W&B does not document (charts.yaml), with a
     hint that says what they are: they are not misspellings."""
     from gccheck.sources.chart.knowledge import load_knowledge
 
     known = load_knowledge().chart_variables
-    chart_set = [n for n in names if n in known]
     hint = "".join(
-        f"; {n} (set to {describe_value(settings.get(n) or '')} in {settings.values[n].origin}) "
-        f"is a chart variable: {known[n]}" for n in chart_set if n in settings.values)
+        f"; {n} (set to {describe_value(values[n].value or '')} in {values[n].origin}) "
+        f"is a chart variable: {known[n]}" for n in names if n in known and n in values)
     return [n for n in names if n not in known], hint
+
+
+def _misspelt(check: Check, variable: str, values: Mapping[str, Setting]) -> str:
+    """What the settings hold instead of `variable`: near misses, and chart variables."""
+    similar, hint = _chart_variables(values, near_misses(variable, check.near_misses,
+                                                         list(values)))
+    if not similar:
+        return hint
+    return "; did you mean " + ", ".join(
+        f"{n} (set to {describe_value(values[n].value or '')} in {values[n].origin})"
+        for n in similar) + f"? W&B reads only {variable}" + hint
 
 
 def _is_true(setting: Setting | None, value: str) -> bool:
@@ -169,7 +179,7 @@ def _every_workload(check: Check, kind: Kind, ctx: Context, variable: str) -> Re
                 workload.fix_missing)
             fixes.append(template.replace("{name}", variable).replace("{value}", value))
             if setting is None:
-                failing.append(f"{workload.label}: not set")
+                failing.append(f"{workload.label}: not set{_misspelt(check, variable, workload.values)}")
             else:
                 found = ("empty" if not (setting.value or "").strip()
                          else describe_value(setting.value or ""))
@@ -177,11 +187,8 @@ def _every_workload(check: Check, kind: Kind, ctx: Context, variable: str) -> Re
     detail = "; ".join(ctx.settings.notes)
     total = len(workloads)
     if failing:
-        names = [n for w in workloads for n in w.values if n != variable]
-        _, hint = _chart_variables(ctx.settings, [n for n in dict.fromkeys(names)
-                                                  if n in ctx.settings.values])
         summary = (f"{variable} needs \"true\" in every W&B server container; {len(failing)} of "
-                   f"{total} do not: " + "; ".join(failing + unknown) + hint)
+                   f"{total} do not: " + "; ".join(failing + unknown))
         return _result(check, kind, Status.FAIL, summary, detail,
                        "\n".join(dict.fromkeys(fixes)))
     if unknown:
@@ -194,7 +201,7 @@ def _every_workload(check: Check, kind: Kind, ctx: Context, variable: str) -> Re
 @rule("env-true")
 def env_true(check: Check, kind: Kind, ctx: Context) -> Result:
     variable = check.variable or ""
-    if ctx.settings.workloads:
+    if len(ctx.settings.workloads) > 1:
         return _every_workload(check, kind, ctx, variable)
     setting = ctx.settings.setting(variable)
     value = "true"
@@ -206,19 +213,14 @@ def env_true(check: Check, kind: Kind, ctx: Context) -> Result:
                        source=setting.origin)
     fix_template = (setting.fix if setting is not None and setting.fix else ctx.settings.fix_missing)
     remediation = fix_template.replace("{name}", variable).replace("{value}", value)
-    similar, hint = _chart_variables(
-        ctx.settings, near_misses(variable, check.near_misses, list(ctx.settings.values)))
-    if similar:
-        hint = "; did you mean " + ", ".join(
-            f"{n} (set to {describe_value(ctx.settings.get(n) or '')} in "
-            f"{ctx.settings.values[n].origin})" for n in similar) + (
-            f"? W&B reads only {variable}") + hint
+    hint = _misspelt(check, variable, ctx.settings.values)
+    notes = "; ".join(ctx.settings.notes)  # a known chart trap, with the way out
     if setting is None:
         summary = f"{variable} is not set in the {ctx.settings.description}{hint}"
-        return _result(check, kind, Status.FAIL, summary, remediation=remediation)
+        return _result(check, kind, Status.FAIL, summary, notes, remediation=remediation)
     found = "empty" if not (setting.value or "").strip() else describe_value(setting.value or "")
     summary = f"{variable} is {found}, needs \"true\"{hint}"
-    return _result(check, kind, Status.FAIL, summary, remediation=remediation,
+    return _result(check, kind, Status.FAIL, summary, notes, remediation=remediation,
                    source=setting.origin)
 
 

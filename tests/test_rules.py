@@ -244,8 +244,13 @@ def test_every_server_container_must_have_gc_on() -> None:
         "Deployment default/wandb-glue container glue, after Secret default/wandb-global-secret)"),
         fix="upgrade")
     api = workload("Deployment/wandb-api container api", None)
-    status, summary = results("on-prem", servers(app))["gc-env-var"]
-    assert status is Status.PASS and "every W&B server container (Deployment/wandb-app " in summary
+    off = workload("Deployment/wandb-app container app", "false")
+    assert results("on-prem", servers(app))["gc-env-var"][0] is Status.PASS
+    assert results("on-prem", servers(off))["gc-env-var"][0] is Status.FAIL
+    status, summary = results("on-prem", servers(app, app))["gc-env-var"]
+    assert status is Status.PASS and summary == (
+        f"{GC} is 'true' in every W&B server container (Deployment/wandb-app container app, "
+        "Deployment/wandb-app container app)")
     ctx = Context(MATRIX, MATRIX.hosting_types["on-prem"],
                   servers(app, glue, api, notes=("known chart trap x",)), None, None)
     result = next(r for r in evaluate(ctx) if r.id == "gc-env-var")
