@@ -72,8 +72,9 @@ class Trap:
         return self.object.split(" ", 1)[1].replace("{release}", release)
 
     def text(self, template: str, version: str, release: str, roles: tuple[str, ...]) -> str:
-        return (template.replace("{version}", version)
-                .replace("{release}", release).replace("{roles}", "/".join(roles)))
+        env_values = " and ".join(f"{role}.env.{self.variable}" for role in roles)
+        return (template.replace("{version}", version).replace("{release}", release)
+                .replace("{roles}", "/".join(roles)).replace("{env-values}", env_values))
 
 
 @dataclass(frozen=True)
