@@ -359,3 +359,52 @@ def test_rendered_and_live_verdicts_agree(tmp_path: Path, values: Mapping[str, A
         # live, the version is not on the workloads' labels: the trap is known by its ConfigMap
         (note,) = live.notes
         assert "recognised by its ConfigMap" in note and "operator-wandb 0.32.1" in rendered.notes[0]
+
+
+# ---- the hook chart's check after the release, on the same objects ------------------------------
+
+HOOK_CHART = REPO / "charts" / "gccheck"
+
+
+@pytest.mark.parametrize("values, expected", [
+    (SEPARATE_PODS, "fail"),
+    ({**SEPARATE_PODS, "api": {"env": {GC: "true"}}, "glue": {"env": {GC: "true"}}}, "pass"),
+])
+def test_the_hook_charts_check_after_the_release_catches_the_trap(
+        tmp_path: Path, gccheck_inproc: Any, values: Mapping[str, Any], expected: str) -> None:
+    import json
+
+    with helm.Chart.load(HOOK_CHART) as hook:
+        rendered = hook.render({"hosting": "on-prem"}, name="wandb", namespace="wandb",
+                               is_install=True, is_upgrade=False)
+    hook_docs = [doc for path, text in rendered.items() if not path.endswith(".txt")
+                 for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+    verify = [d for d in hook_docs
+              if "post-install" in d["metadata"]["annotations"].get("helm.sh/hook", "")
+              and d["kind"] in ("Role", "Job")]
+    role = next(d for d in verify if d["kind"] == "Role")
+    job = next(d for d in verify if d["kind"] == "Job")
+    role_file = tmp_path / "role.yaml"
+    role_file.write_text(yaml.safe_dump(role))
+    from k8s_api import role_grants
+
+    api = served(render_chart(str(CHART), [values_file(tmp_path, values)], "wandb", "wandb",
+                              30.0, environ=NO_BINARY), "wandb")
+    api.allowed = role_grants(role_file)  # exactly what the hook's Role grants
+    server = start(api)
+    try:
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server.url)
+        args = list(job["spec"]["template"]["spec"]["containers"][0]["args"])
+        args[args.index("--termination-message") + 1] = str(tmp_path / "termination")
+        run = gccheck_inproc(*args, "--kubeconfig", str(kubeconfig), "--format", "json", env={})
+    finally:
+        server.stop()
+    report = json.loads(run.out)
+    (target,) = report["targets"]
+    gc = next(r for r in target["results"] if r["id"] == "gc-env-var")
+    assert gc["status"] == expected, gc
+    if expected == "fail":
+        assert run.code == 1
+        assert "StatefulSet/wandb-glue container glue: 'false' (from ConfigMap " \
+            "wandb/wandb-gorilla-configmap" in gc["summary"]
+        assert "known chart trap gorilla-configmap-forces-gc-off" in gc["detail"]
