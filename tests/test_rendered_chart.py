@@ -264,6 +264,21 @@ def test_a_chart_that_fails_to_render_quotes_helm_with_secrets_masked(
     assert "bucket keys rejected: ***" in message and SECRET_KEY not in message
 
 
+def test_a_helm_that_hangs_is_bounded(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "helm").write_text(f"#!{sys.executable}\nimport time\ntime.sleep(30)\n")
+    (bin_dir / "helm").chmod(0o755)
+    with pytest.raises(InputError, match=r"helm template did not finish within 0.5 s"):
+        render_chart(str(CHART), [], "wandb", "default", 0.5, environ={"PATH": str(bin_dir)})
+
+
+def test_a_missing_values_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^--values .*nope.yaml: no such file$"):
+        render_chart(str(CHART), [str(tmp_path / "nope.yaml")], "wandb", "default", 30.0,
+                     environ=NO_BINARY)
+
+
 def test_bad_chart_paths(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"--chart .*nope: no such file or directory"):
         read(tmp_path, chart=tmp_path / "nope")
