@@ -307,6 +307,29 @@ class Unread:
     reason: str
 
 
+def _setting(values: Mapping[str, Setting], unread: Unread | None, name: str) -> Setting | None:
+    found = values.get(name)
+    if found is not None or unread is None:
+        return found
+    return Setting(name, None, unread.origin, unresolved=f"not set explicitly, and {unread.reason}")
+
+
+@dataclass(frozen=True)
+class WorkloadEnv:
+    """One container that runs the W&B server, when a deployment has several (operator-wandb's
+    app, api and glue pods): each is judged on its own."""
+
+    label: str  # "Deployment/wandb-glue container glue"
+    values: Mapping[str, Setting] = field(default_factory=dict)
+    # How to add a variable this container does not set; {name} and {value} are filled in.
+    fix_missing: str = "set {name}={value} in the container's env"
+    unread: Unread | None = None
+
+    def setting(self, name: str) -> Setting | None:
+        """As Settings.setting, for this container."""
+        return _setting(self.values, self.unread, name)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The environment a W&B deployment gets, with where each value came from."""
@@ -320,15 +343,16 @@ class Settings:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     storage: Storage = field(default_factory=Storage)
     unread: Unread | None = None
+    # Every container that runs the W&B server, when the source knows them (a rendered chart,
+    # `--workload auto`): the rules judge each; `values` is then the one that gives the bucket.
+    workloads: tuple[WorkloadEnv, ...] = ()
+    # What the source learned that the report should say (a chart version known to break GC).
+    notes: tuple[str, ...] = ()
 
     def setting(self, name: str) -> Setting | None:
         """The variable as the W&B server sees it: found; unresolved when it may come from a
         source that could not be read; None when it is not set."""
-        found = self.values.get(name)
-        if found is not None or self.unread is None:
-            return found
-        return Setting(name, None, self.unread.origin,
-                       unresolved=f"not set explicitly, and {self.unread.reason}")
+        return _setting(self.values, self.unread, name)
 
     def get(self, name: str) -> str | None:
         setting = self.setting(name)

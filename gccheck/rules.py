@@ -6,7 +6,7 @@ Rules never touch the network or an SDK; probes gather facts, rules judge them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gccheck.bucket_url import BucketLocation
@@ -19,6 +19,7 @@ from gccheck.model import (
     Kind,
     LifecycleRule,
     Result,
+    Setting,
     Settings,
     SoftDelete,
     Status,
@@ -174,9 +175,73 @@ def near_misses(variable: str, known: tuple[str, ...], names: list[str]) -> list
     return sorted(found)
 
 
+def _chart_variables(values: Mapping[str, Setting], names: list[str]) -> tuple[list[str], str]:
+    """Split off the names W&B's charts set but W&B does not document (charts.yaml), with a
+    hint that says what they are: they are not misspellings."""
+    from gccheck.sources.chart.knowledge import load_knowledge
+
+    known = load_knowledge().chart_variables
+    hint = "".join(
+        f"; {n} (set to {describe_value(values[n].value or '')} in {values[n].origin}) "
+        f"is a chart variable: {known[n]}" for n in names if n in known and n in values)
+    return [n for n in names if n not in known], hint
+
+
+def _misspelt(check: Check, variable: str, values: Mapping[str, Setting]) -> str:
+    """What the settings hold instead of `variable`: near misses, and chart variables."""
+    similar, hint = _chart_variables(values, near_misses(variable, check.near_misses,
+                                                         list(values)))
+    if not similar:
+        return hint
+    return "; did you mean " + ", ".join(
+        f"{n} (set to {describe_value(values[n].value or '')} in {values[n].origin})"
+        for n in similar) + f"? W&B reads only {variable}" + hint
+
+
+def _is_true(setting: Setting | None, value: str) -> bool:
+    return (setting is not None and setting.value is not None
+            and setting.value.strip().lower() == value)
+
+
+def _every_workload(check: Check, kind: Kind, ctx: Context, variable: str) -> Result:
+    """`variable` must be true in every container that runs the W&B server."""
+    value = "true"
+    workloads = ctx.settings.workloads
+    failing, unknown, fixes = [], [], []
+    for workload in workloads:
+        setting = workload.setting(variable)
+        if setting is not None and setting.unresolved:
+            unknown.append(f"{workload.label}: cannot be read: {setting.unresolved} "
+                           f"({setting.origin})")
+        elif not _is_true(setting, value):
+            template = setting.fix if setting is not None and setting.fix else (
+                workload.fix_missing)
+            fixes.append(template.replace("{name}", variable).replace("{value}", value))
+            if setting is None:
+                failing.append(f"{workload.label}: not set{_misspelt(check, variable, workload.values)}")
+            else:
+                found = ("empty" if not (setting.value or "").strip()
+                         else describe_value(setting.value or ""))
+                failing.append(f"{workload.label}: {found} (from {setting.origin})")
+    detail = "; ".join(ctx.settings.notes)
+    total = len(workloads)
+    if failing:
+        summary = (f"{variable} needs \"true\" in every W&B server container; {len(failing)} of "
+                   f"{total} do not: " + "; ".join(failing + unknown))
+        return _result(check, kind, Status.FAIL, summary, detail,
+                       "\n".join(dict.fromkeys(fixes)))
+    if unknown:
+        return _result(check, kind, Status.UNKNOWN, "; ".join(unknown), detail)
+    return _result(check, kind, Status.PASS, f"{variable} is 'true' in every W&B server container "
+                   f"({', '.join(w.label for w in workloads)})", detail,
+                   source=ctx.settings.description)
+
+
 @rule("env-true")
 def env_true(check: Check, kind: Kind, ctx: Context) -> Result:
     variable = check.variable or ""
+    if len(ctx.settings.workloads) > 1:
+        return _every_workload(check, kind, ctx, variable)
     setting = ctx.settings.setting(variable)
     value = "true"
     if setting is not None and setting.unresolved:
@@ -187,18 +252,14 @@ def env_true(check: Check, kind: Kind, ctx: Context) -> Result:
                        source=setting.origin)
     fix_template = (setting.fix if setting is not None and setting.fix else ctx.settings.fix_missing)
     remediation = fix_template.replace("{name}", variable).replace("{value}", value)
-    similar = near_misses(variable, check.near_misses, list(ctx.settings.values))
-    hint = ""
-    if similar:
-        hint = "; did you mean " + ", ".join(
-            f"{n} (set to {describe_value(ctx.settings.get(n) or '')} in "
-            f"{ctx.settings.values[n].origin})" for n in similar) + f"? W&B reads only {variable}"
+    hint = _misspelt(check, variable, ctx.settings.values)
+    notes = "; ".join(ctx.settings.notes)  # a known chart trap, with the way out
     if setting is None:
         summary = f"{variable} is not set in the {ctx.settings.description}{hint}"
-        return _result(check, kind, Status.FAIL, summary, remediation=remediation)
+        return _result(check, kind, Status.FAIL, summary, notes, remediation=remediation)
     found = "empty" if not (setting.value or "").strip() else describe_value(setting.value or "")
     summary = f"{variable} is {found}, needs \"true\"{hint}"
-    return _result(check, kind, Status.FAIL, summary, remediation=remediation,
+    return _result(check, kind, Status.FAIL, summary, notes, remediation=remediation,
                    source=setting.origin)
 
 

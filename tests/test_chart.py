@@ -81,8 +81,15 @@ def render(chart: Any, values: Mapping[str, Any] | None = None, **kwargs: Any) -
     return manifests_of(render_text(chart, deep_merge(BASE, values or {}), **kwargs))
 
 
+def after_release(manifest: Manifest) -> bool:
+    """Whether it belongs to the check after the release (verify.yaml: post-install hooks)."""
+    hooks = manifest["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+    return "post-install" in hooks.split(",") and "pre-install" not in hooks.split(",")
+
+
 def only(manifests: list[Manifest], kind: str) -> Manifest:
-    found = [m for m in manifests if m["kind"] == kind]
+    """The one `kind` of the check before the release and the test pod (not verify.yaml's)."""
+    found = [m for m in manifests if m["kind"] == kind and not after_release(m)]
     assert len(found) == 1, f"expected one {kind}, got {[m['kind'] for m in manifests]}"
     return found[0]
 
@@ -190,11 +197,13 @@ def test_everything_is_a_hook_and_ordered(chart: Any) -> None:
     # Ordinary resources would only be created after the pre-install hooks: everything the
     # Job needs must itself be a hook.
     assert all("helm.sh/hook" in m["metadata"].get("annotations", {}) for m in manifests)
-    assert sorted(m["kind"] for m in manifests) == ["Job", "Pod", "ServiceAccount"]
+    assert sorted(m["kind"] for m in manifests if not after_release(m)) == [
+        "Job", "Pod", "ServiceAccount"]
     job, account, test_pod = (only(manifests, k) for k in ("Job", "ServiceAccount", "Pod"))
     assert hook_events(job) == {"pre-install", "pre-upgrade"}
     assert delete_policies(job) == {"before-hook-creation", "hook-succeeded"}
-    assert hook_events(account) == {"pre-install", "pre-upgrade", "test"}
+    assert hook_events(account) == {"pre-install", "pre-upgrade", "post-install", "post-upgrade",
+                                    "test"}
     assert delete_policies(account) == {"before-hook-creation", "hook-succeeded"}
     assert hook_weight(account) < hook_weight(job)
     assert hook_events(test_pod) == {"test"}
@@ -202,9 +211,67 @@ def test_everything_is_a_hook_and_ordered(chart: Any) -> None:
     # The test pod stays after `helm test` so that --logs can show its report.
     assert delete_policies(test_pod) == {"before-hook-creation"}
     assert job["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
-    # gccheck never calls the Kubernetes API: no token, no Role.
+    # The check before the release never calls the Kubernetes API: no token, no Role.
     assert account["automountServiceAccountToken"] is False
     assert job["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    assert test_pod["spec"]["automountServiceAccountToken"] is False
+    assert not [m for m in manifests if m["kind"] in ("Role", "RoleBinding")
+                and not after_release(m)]
+
+
+# ---- the check after the release: --workload auto on the running release ---------------------
+
+VERIFY_RULES = [
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list"]},
+]
+
+
+def test_the_release_is_verified_after_install_and_upgrade(chart: Any) -> None:
+    values = deep_merge(s3_values("minio.example.com", "wandb"),
+                        {"extraArgs": ["--endpoint-url", "https://minio.example.com"],
+                         "global": {"extraEnv": {"GORILLA_ARTIFACT_GC_ENABLED": "true"}}})
+    manifests = render(chart, values, namespace="wandb-prod", name="prod")
+    verify = [m for m in manifests if after_release(m)]
+    assert sorted(m["kind"] for m in verify) == ["Job", "Role", "RoleBinding"]
+    role, binding, job = (next(m for m in verify if m["kind"] == k)
+                          for k in ("Role", "RoleBinding", "Job"))
+    account = only(manifests, "ServiceAccount")
+    for manifest in verify:
+        assert hook_events(manifest) == {"post-install", "post-upgrade"}
+        assert delete_policies(manifest) == {"before-hook-creation", "hook-succeeded"}
+        assert manifest["metadata"]["namespace"] == "wandb-prod"
+        assert manifest["metadata"]["name"] == "prod-gccheck-verify"
+    # the ServiceAccount (-20) and the Role (-20) before the binding (-19) before the Job (-10)
+    assert hook_weight(account) <= hook_weight(role) < hook_weight(binding) < hook_weight(job)
+    assert role["rules"] == VERIFY_RULES
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": "prod-gccheck-verify"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
+                                    "namespace": "wandb-prod"}]
+    spec = job["spec"]["template"]["spec"]
+    assert job["spec"]["backoffLimit"] == 0 and spec["restartPolicy"] == "Never"
+    assert spec["serviceAccountName"] == account["metadata"]["name"]
+    assert spec["automountServiceAccountToken"] is True  # it calls the Kubernetes API
+    (container,) = spec["containers"]
+    assert container["args"] == [
+        "check", "--hosting", "customer-managed-cloud", "--name", "prod",
+        "--workload", "wandb-prod/auto", "--timeout", "30", "--fail-on", "unknown",
+        "--termination-message", "/dev/termination-log",
+        "--endpoint-url", "https://minio.example.com"]
+    # the settings come from the running workloads (and operator-wandb's own Secrets), not
+    # from an environment the chart builds
+    assert "env" not in container
+    before = only(manifests, "Job")["spec"]["template"]["spec"]["containers"][0]
+    assert {k: v for k, v in container.items() if k not in ("args", "env")} == {
+        k: v for k, v in before.items() if k not in ("args", "env")}
+
+
+def test_the_check_after_the_release_can_be_turned_off(chart: Any) -> None:
+    manifests = render(chart, {"verify": {"enabled": False}})
+    assert not [m for m in manifests if after_release(m)]
+    assert sorted(m["kind"] for m in manifests) == ["Job", "Pod", "ServiceAccount"]
+    assert render(chart, {"enabled": False, "verify": {"enabled": True}}) == []
 
 
 def test_job_runs_once_and_reports_its_verdict(chart: Any) -> None:
@@ -274,6 +341,8 @@ def test_every_hosting_type_renders(chart: Any, hosting: str) -> None:
     ({"hosting": "on-prem", "timeoutSeconds": 601}, "timeoutSeconds"),
     ({"hosting": "on-prem", "failon": "fail"}, "failon"),
     ({"hosting": "on-prem", "global": {"extraEnv": {"X": ["a"]}}}, "extraEnv"),
+    ({"hosting": "on-prem", "verify": {"enabled": "yes"}}, "enabled"),
+    ({"hosting": "on-prem", "verify": {"enable": True}}, "enable"),
 ])
 def test_schema_rejects(chart: Any, values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm.HelmValuesError, match=message):

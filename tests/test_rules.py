@@ -22,6 +22,7 @@ from gccheck.model import (
     Unavailable,
     UnavailableKind,
     VersioningState,
+    WorkloadEnv,
 )
 from gccheck.rules import RULES, Context, _same_words, edit_distance, evaluate, near_misses
 
@@ -53,12 +54,24 @@ def test_env_var_other_values_fail_and_say_what_was_found(value: str, shown: str
 
 
 @pytest.mark.parametrize("name", ["GORILLA_ARTIFACTS_GC_ENABLED", "gorilla_artifact_gc_enabled",
-                                  "GORILLA_GLUE_ARTIFACT_GC_ENABLED", "GORILLA_ARTIFACT_GC_ENABLE",
-                                  "GORILA_ARTIFACT_GC_ENABLD"])
+                                  "GORILLA_ARTIFACT_GC_ENABLE", "GORILA_ARTIFACT_GC_ENABLD"])
 def test_near_miss_names_are_suggested(name: str) -> None:
     status, summary = results("on-prem", env(**{name: "true"}))["gc-env-var"]
     assert status is Status.FAIL
     assert "not set" in summary and f"did you mean {name}" in summary
+
+
+def test_a_chart_variable_is_said_to_be_one_not_a_misspelling() -> None:
+    # operator-wandb 0.33+ renders GORILLA_GLUE_ARTIFACT_GC_ENABLED in its glue ConfigMap; W&B
+    # does not document it.
+    name = "GORILLA_GLUE_ARTIFACT_GC_ENABLED"
+    status, summary = results("on-prem", env(**{name: "false"}))["gc-env-var"]
+    assert status is Status.FAIL and "did you mean" not in summary
+    assert f"{name} (set to 'false' in test env) is a chart variable: set by operator-wandb" in \
+        summary and "W&B does not document it" in summary
+    status, summary = results("on-prem", env(**{name: "true", "GORILLA_ARTIFACTS_GC_ENABLED":
+                                                 "true"}))["gc-env-var"]
+    assert "did you mean GORILLA_ARTIFACTS_GC_ENABLED" in summary and "is a chart variable" in summary
 
 
 def test_unrelated_names_are_not_suggested() -> None:
@@ -257,3 +270,57 @@ def test_near_misses_compares_a_bounded_number_of_names(monkeypatch: pytest.Monk
     unrelated = [f"X{i:026d}" for i in range(40_000)]
     assert near_misses("GORILLA_ARTIFACT_GC_ENABLED", (), unrelated) == []
     assert compared == []
+
+
+# ---- several containers run the W&B server (a rendered chart, --workload auto) -------------
+
+GC = "GORILLA_ARTIFACT_GC_ENABLED"
+
+
+def workload(label: str, value: str | None, origin: str = "env", **kwargs: Any) -> WorkloadEnv:
+    values = {} if value is None else {GC: Setting(GC, value, origin, **kwargs)}
+    return WorkloadEnv(label, values, fix_missing=f"kubectl set env {label} {{name}}={{value}}")
+
+
+def servers(*workloads: WorkloadEnv, notes: tuple[str, ...] = ()) -> Settings:
+    return Settings("release", workloads[0].values, workloads=workloads, notes=notes)
+
+
+def test_every_server_container_must_have_gc_on() -> None:
+    app = workload("Deployment/wandb-app container app", "true")
+    glue = workload("Deployment/wandb-glue container glue", "false", origin=(
+        "ConfigMap default/wandb-gorilla-configmap: key GORILLA_ARTIFACT_GC_ENABLED (envFrom of "
+        "Deployment default/wandb-glue container glue, after Secret default/wandb-global-secret)"),
+        fix="upgrade")
+    api = workload("Deployment/wandb-api container api", None)
+    off = workload("Deployment/wandb-app container app", "false")
+    assert results("on-prem", servers(app))["gc-env-var"][0] is Status.PASS
+    assert results("on-prem", servers(off))["gc-env-var"][0] is Status.FAIL
+    status, summary = results("on-prem", servers(app, app))["gc-env-var"]
+    assert status is Status.PASS and summary == (
+        f"{GC} is 'true' in every W&B server container (Deployment/wandb-app container app, "
+        "Deployment/wandb-app container app)")
+    ctx = Context(MATRIX, MATRIX.hosting_types["on-prem"],
+                  servers(app, glue, api, notes=("known chart trap x",)), None, None)
+    result = next(r for r in evaluate(ctx) if r.id == "gc-env-var")
+    assert result.status is Status.FAIL
+    assert result.summary == (
+        f'{GC} needs "true" in every W&B server container; 2 of 3 do not: '
+        "Deployment/wandb-glue container glue: 'false' (from ConfigMap "
+        f"default/wandb-gorilla-configmap: key {GC} (envFrom of Deployment default/wandb-glue "
+        "container glue, after Secret default/wandb-global-secret)); "
+        "Deployment/wandb-api container api: not set")
+    assert result.remediation == (f"upgrade\nkubectl set env Deployment/wandb-api container api "
+                                  f"{GC}=true")
+    assert result.detail == "known chart trap x"
+
+
+def test_an_unreadable_server_container_is_unknown_unless_another_fails() -> None:
+    app = workload("Deployment/wandb-app container app", "true")
+    hidden = WorkloadEnv("Deployment/wandb-api container api", {GC: Setting(GC, None, "Secret x: key k",
+                                                    unresolved="no 'get secrets'")})
+    status, summary = results("on-prem", servers(app, hidden))["gc-env-var"]
+    assert status is Status.UNKNOWN and "Deployment/wandb-api container api: cannot be read: " \
+        "no 'get secrets'" in summary
+    off = workload("Deployment/wandb-glue container glue", "false")
+    assert results("on-prem", servers(app, hidden, off))["gc-env-var"][0] is Status.FAIL

@@ -290,6 +290,48 @@ def test_auto_finds_the_app_by_its_labels(kube: KubeServer, kubeconfig: Path) ->
     assert settings.description.startswith("Deployment wandb/wandb-app-bc container app")
 
 
+def test_auto_judges_every_server_workload_of_the_release(kube: KubeServer,
+                                                         kubeconfig: Path) -> None:
+    from gccheck.matrix import load_matrix
+    from gccheck.rules import RULES, Context, evaluate
+
+    kube.api.add(secret("wandb-global-secret", {GC: "true"}))
+    kube.api.add(config_map("wandb-gorilla-configmap", {GC: "false"}))
+    kube.api.add(app(env=[{"name": GC, "value": "true"}]))
+    env_from = [{"secretRef": {"name": "wandb-global-secret"}},
+                {"configMapRef": {"name": "wandb-gorilla-configmap"}}]
+
+    def server(role: str, instance: str = "wandb", **labels: str) -> dict[str, Any]:
+        return deployment(f"{instance}-{role}", containers=[
+            {"name": "proxy", "image": "envoy"},
+            {"name": role, "image": "wandb/megabinary", "envFrom": env_from}],
+            labels={"app.kubernetes.io/name": role, "app.kubernetes.io/instance": instance,
+                    **labels})
+
+    # a chart whose workloads carry its version: the trap is looked up by it
+    kube.api.add(server("glue", **{"helm.sh/chart": "operator-wandb-0.32.9"}))
+    kube.api.add(server("api", instance="other"))  # another release
+    kube.api.add(server("weave"))  # carries the variable, does not run the server
+    settings = read(kubeconfig, "auto")
+    assert [w.label for w in settings.workloads] == [
+        "Deployment/wandb-app container app", "Deployment/wandb-glue container glue"]
+    assert settings.get(GC) == "true"  # the app's: it gives the bucket
+    matrix = load_matrix(None, RULES)
+    result = next(r for r in evaluate(Context(matrix, matrix.hosting_types["on-prem"], settings,
+                                              None, None)) if r.id == "gc-env-var")
+    assert result.status.value == "fail"
+    assert "Deployment/wandb-glue container glue: 'false' (from ConfigMap " \
+        f"wandb/wandb-gorilla-configmap: key {GC} (envFrom of Deployment wandb/wandb-glue " \
+        "container glue, after Secret wandb/wandb-global-secret))" in result.summary
+    assert "wandb-api" not in result.summary and "weave" not in result.summary
+    (note,) = settings.notes
+    assert note.startswith("known chart trap gorilla-configmap-forces-gc-off: operator-wandb "
+                           "0.32.9 renders wandb-gorilla-configmap")
+    assert "kubectl set env deployment/wandb-glue -n wandb -c glue" not in (result.remediation
+                                                                           or "")
+    assert "kubectl patch configmap wandb-gorilla-configmap" in (result.remediation or "")
+
+
 def test_auto_finds_the_legacy_chart(kube: KubeServer, kubeconfig: Path) -> None:
     labels = {"app.kubernetes.io/name": "wandb", "app.kubernetes.io/component": "local"}
     kube.api.add(deployment("wandb", containers=[{"name": "wandb", "image": "wandb/local"}],

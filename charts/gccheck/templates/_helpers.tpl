@@ -242,27 +242,38 @@ reads operator-wandb's.
 {{- tpl (include "gccheck.envEntries" $env) $root }}
 {{- end }}
 
-{{/* `gccheck check` arguments; failOn maps to --fail-on as is. */}}
+{{/*
+`gccheck check` arguments; failOn maps to --fail-on as is. Takes (dict "root" $ "live" BOOL):
+live, the settings are read from the release's running W&B server workloads
+(--workload <namespace>/auto) instead of the environment the chart builds.
+*/}}
 {{- define "gccheck.args" -}}
+{{- $root := .root -}}
 - check
 - --hosting
-- {{ include "gccheck.hosting" . | quote }}
+- {{ include "gccheck.hosting" $root | quote }}
 - --name
-- {{ .Release.Name | quote }}
+- {{ $root.Release.Name | quote }}
+{{- if .live }}
+- --workload
+- {{ printf "%s/auto" $root.Release.Namespace | quote }}
+{{- end }}
 - --timeout
-- {{ .Values.timeoutSeconds | int | toString | quote }}
+- {{ $root.Values.timeoutSeconds | int | toString | quote }}
 - --fail-on
-- {{ .Values.failOn | quote }}
+- {{ $root.Values.failOn | quote }}
 - --termination-message
 - /dev/termination-log
-{{- range .Values.extraArgs }}
+{{- range $root.Values.extraArgs }}
 - {{ toString . | quote }}
 {{- end }}
 {{- end }}
 
 {{/*
 The check container, the same in the hook Job and the helm test pod but for the key Secret
-(see "gccheck.env"). Takes (dict "root" $ "job" BOOL).
+(see "gccheck.env"). Takes (dict "root" $ "job" BOOL "live" BOOL): live (the check after the
+release), it reads the running workloads and their ConfigMaps and Secrets (operator-wandb's
+own, as with job: false) through the Kubernetes API, so it gets no W&B environment.
 */}}
 {{- define "gccheck.container" -}}
 {{- $root := .root -}}
@@ -270,9 +281,11 @@ The check container, the same in the hook Job and the helm test pod but for the 
   image: {{ include "gccheck.image" $root | quote }}
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   args:
-    {{- include "gccheck.args" $root | nindent 4 }}
+    {{- include "gccheck.args" (dict "root" $root "live" .live) | nindent 4 }}
+  {{- if not .live }}
   env:
     {{- include "gccheck.env" . | trim | nindent 4 }}
+  {{- end }}
   # The one-line verdict goes to the termination message, the full report to the log.
   terminationMessagePath: /dev/termination-log
   terminationMessagePolicy: FallbackToLogsOnError
@@ -289,13 +302,21 @@ The check container, the same in the hook Job and the helm test pod but for the 
       mountPath: /tmp
 {{- end }}
 
-{{/* Pod spec fields shared by the hook Job and the helm test pod. Takes (dict "root" $ "job" BOOL). */}}
+{{/*
+Pod spec fields shared by the hook Jobs and the helm test pod. Takes (dict "root" $ "job" BOOL
+"live" BOOL).
+*/}}
 {{- define "gccheck.podSpec" -}}
 {{- $root := .root -}}
 restartPolicy: Never
 serviceAccountName: {{ include "gccheck.serviceAccountName" $root }}
+{{- if .live }}
+# The check after the release reads the workloads through the Kubernetes API (the verify Role).
+automountServiceAccountToken: true
+{{- else }}
 # gccheck reads its own environment and the bucket, never the Kubernetes API.
 automountServiceAccountToken: false
+{{- end }}
 {{- with $root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -327,4 +348,8 @@ volumes:
 
 {{- define "gccheck.activeDeadlineSeconds" -}}
 {{- add (.Values.timeoutSeconds | int) (.Values.startupGraceSeconds | int) -}}
+{{- end }}
+
+{{- define "gccheck.verifyName" -}}
+{{- printf "%s-verify" (include "gccheck.fullname" . | trunc 56 | trimSuffix "-") -}}
 {{- end }}

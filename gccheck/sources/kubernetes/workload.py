@@ -10,24 +10,28 @@ may not be read, no W&B workload found by `auto`. What becomes `unknown`: a valu
 not read (a Secret without `get secrets`), a ConfigMap or key that does not exist (the pod
 could not start with it), a value known only inside the pod (fieldRef status.hostIP).
 
-`auto` looks for the W&B app by the labels the charts set: operator-wandb's `app` service
-(wandb-base `selectorLabels`: app.kubernetes.io/name=app, .../instance=<release>) and the legacy
-wandb chart (app.kubernetes.io/name=wandb, app.kubernetes.io/component=local).
+`auto` looks for the W&B app by the labels the charts set (gccheck/charts.yaml): operator-wandb's
+`app` service (wandb-base `selectorLabels`: app.kubernetes.io/name=app, .../instance=<release>)
+and the legacy wandb chart (app.kubernetes.io/name=wandb, app.kubernetes.io/component=local);
+then every other workload of that release that runs the W&B server (operator-wandb's separate
+`api` and `glue` pods). Each one's server container is judged (Settings.workloads); the app's
+gives the bucket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gccheck.errors import InputError
-from gccheck.model import Setting, Settings, Unread
+from gccheck.model import Setting, Settings, Unread, WorkloadEnv
 from gccheck.neutral import neutralise
+from gccheck.sources.chart.knowledge import ServerWorkload, load_knowledge, trap_notes
 from gccheck.sources.chart_bucket import without_keys
 from gccheck.sources.envvars import UNKNOWN_MARK
 from gccheck.sources.interface import DERIVED_ENDPOINT, storage_settings
-from gccheck.sources.kubernetes.resolver import ObjectSource, container_env
+from gccheck.sources.kubernetes.resolver import Fixes, ObjectSource, container_env
 
 KINDS = {
     "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
@@ -35,8 +39,6 @@ KINDS = {
     "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
     "statefulset.apps": "StatefulSet",
 }
-AUTO_SELECTORS = ("app.kubernetes.io/name=app",
-                  "app.kubernetes.io/name=wandb,app.kubernetes.io/component=local")
 APP_CONTAINER_NAMES = ("app", "wandb", "local", "api")
 APP_IMAGES = ("wandb/local", "wandb/megabinary")
 SYNTAX = "[NAMESPACE/]KIND/NAME[:CONTAINER] (KIND: deployment or statefulset), or auto"
@@ -86,8 +88,10 @@ class WorkloadSource:
         kube = Kube.connect(self.kubeconfig, self.context, self.environ, self.timeout)
         try:
             namespace = ref.namespace or kube.namespace
-            obj = find_auto(kube, namespace) if ref.kind == "auto" else kube.get_workload(
-                ref.kind, namespace, ref.name or "")
+            if ref.kind == "auto":
+                return servers_settings(kube, find_servers(kube, namespace), namespace,
+                                        lambda found: _kubectl_fixes(kube, found))
+            obj = kube.get_workload(ref.kind, namespace, ref.name or "")
             return workload_settings(kube, obj, ref.container)
         finally:
             kube.close()
@@ -103,8 +107,9 @@ class WorkloadLister(Protocol):
 def find_auto(kube: WorkloadLister, namespace: str) -> Mapping[str, Any]:
     """The one W&B app workload in the namespace, found by the charts' labels."""
     found: dict[str, Mapping[str, Any]] = {}
+    selectors = [s.selector() for s in load_knowledge().servers if s.bucket]
     for kind in ("Deployment", "StatefulSet"):
-        for selector in AUTO_SELECTORS:
+        for selector in selectors:
             for item in kube.list_workloads(kind, namespace, selector, "--workload auto"):
                 found[f"{kind.lower()}/{neutralise(str(_meta(item).get('name')))}"] = item
     if len(found) == 1:
@@ -118,6 +123,27 @@ def find_auto(kube: WorkloadLister, namespace: str) -> Mapping[str, Any]:
     raise InputError(f"--workload auto: several W&B app workloads in namespace {namespace} "
                      f"({', '.join(sorted(found))}); pick one with --workload "
                      f"{namespace}/KIND/NAME")
+
+
+def find_servers(kube: WorkloadLister,
+                 namespace: str) -> list[tuple[ServerWorkload, Mapping[str, Any]]]:
+    """Every workload that runs the W&B server in the release of the namespace's one app: the
+    app first, then the others of its chart and release (charts.yaml), found by their labels."""
+    app = find_auto(kube, namespace)
+    knowledge = load_knowledge()
+    labels = _map(_meta(app).get("labels"))
+    server = knowledge.server_of(labels)
+    assert server is not None  # find_auto lists by these very labels
+    instance = labels.get("app.kubernetes.io/instance")
+    found = [(server, app)]
+    for other in knowledge.servers:
+        if other.bucket or other.chart != server.chart:
+            continue
+        for kind in ("Deployment", "StatefulSet"):
+            selector = other.selector(str(instance) if instance else None)
+            found += [(other, item) for item in kube.list_workloads(kind, namespace, selector,
+                                                                     "--workload auto")]
+    return found
 
 
 # What the API returns is read defensively: a field of an unexpected type is treated as absent.
@@ -265,3 +291,78 @@ def _rescue_bucket(found: dict[str, Setting],
         return None
     return Setting(DERIVED_ENDPOINT, endpoint, f"{setting.origin}: derived by gccheck from the "
                    f"bucket host (read {endpoint} as the S3 endpoint)")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A server workload and its server container, as judged."""
+
+    server: ServerWorkload
+    obj: Mapping[str, Any]
+    kind: str  # shown
+    name: str  # shown
+    container: Mapping[str, Any]
+    container_name: str  # shown
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name} container {self.container_name}"
+
+
+def server_container(server: ServerWorkload, obj: Mapping[str, Any],
+                     label: str) -> tuple[Mapping[str, Any], str]:
+    """The container that runs the W&B server in a server workload: by the names charts.yaml
+    gives, else as `pick_container` picks one."""
+    for wanted in server.containers:
+        for container in _containers(obj):
+            if container.get("name") == wanted:
+                return container, f"the {server.role} container"
+    return pick_container(obj, None, label)
+
+
+def servers_settings(objects: ObjectSource, found: Sequence[tuple[ServerWorkload, Mapping[str, Any]]],
+                     namespace: str, fixes_for: Callable[[Found], Fixes | None],
+                     chart: tuple[str, str] | None = None, release: str | None = None) -> Settings:
+    """The environment of every W&B server container of a release, each judged on its own
+    (Settings.workloads); the bucket workload's (the app's) is `values`.
+
+    `chart` is (name, version) when known (a rendered chart's Chart.yaml); else the version
+    comes from the workloads' `helm.sh/chart` labels, if they name the chart."""
+    judged: list[tuple[Found, Settings]] = []
+    shown_namespace = neutralise(namespace)
+    for server, obj in found:
+        meta = _meta(obj)
+        kind = neutralise(str(obj.get("kind") or "Deployment"), 63)
+        name = neutralise(str(meta.get("name")))
+        label = f"{kind} {shown_namespace}/{name}"
+        container, why = server_container(server, obj, label)
+        item = Found(server, obj, kind, name, container,
+                     neutralise(str(container.get("name")), 63))
+        fixes = fixes_for(item)
+        env = container_env(container, objects, namespace,
+                            f"{label} container {item.container_name}", fixes)
+        values = dict(env.values)
+        endpoint = _rescue_bucket(values, env.partial)
+        unread = Unread(f"{label} container {item.container_name}: envFrom",
+                        "; ".join(env.unread)) if env.unread else None
+        judged.append((item, Settings(
+            description=f"{label} container {item.container_name} ({why})", values=values,
+            fix_missing=fixes.env() if fixes else Settings.fix_missing, secrets=env.secrets,
+            storage=storage_settings(values, endpoint=endpoint), unread=unread)))
+    main = next((s for f, s in judged if f.server.bucket), judged[0][1])
+    workloads = tuple(WorkloadEnv(f.label, s.values, s.fix_missing, s.unread) for f, s in judged)
+    others = ", ".join(f.label for f, s in judged if s is not main)
+    secrets = tuple(dict.fromkeys(x for _, s in judged for x in s.secrets))
+    notes = trap_notes(load_knowledge(), [(f.server.role, w, f.obj)
+                                          for (f, _), w in zip(judged, workloads, strict=True)],
+                       namespace, chart, release)
+    return Settings(description=main.description + (f"; also judged: {others}" if others else ""),
+                    values=main.values, fix_missing=main.fix_missing, secrets=secrets,
+                    storage=main.storage, unread=main.unread, workloads=workloads, notes=notes)
+
+
+def _kubectl_fixes(kube: NamespacedObjects, found: Found) -> Fixes:
+    meta = _meta(found.obj)
+    namespace = str(meta.get("namespace") or kube.namespace)
+    return KubectlFixes(f"{found.kind.lower()}/{found.name}", neutralise(namespace),
+                        found.container_name, _managed_note(meta, found.kind))
