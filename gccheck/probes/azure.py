@@ -50,6 +50,7 @@ from gccheck.probes.network import (
     MalformedAnswer,
     UnexpectedRedirect,
     is_dns_failure,
+    read_fact,
     retry_wait,
 )
 
@@ -451,6 +452,13 @@ def _on_off(enabled: Any, days: Any = None) -> str:
     return f"on ({days} days)" if days else "on"
 
 
+def _service_notes(service: Any) -> tuple[str, ...]:
+    policy = service.container_delete_retention_policy
+    return (f"blob versioning: {_on_off(service.is_versioning_enabled)}",
+            "container soft delete: " + _on_off(policy is not None and policy.enabled,
+                                                 policy.days if policy else None))
+
+
 def _protection(has_policy: Any, has_hold: Any, version_level: Any) -> DeleteProtection:
     found = []
     if has_policy:
@@ -710,10 +718,8 @@ class Probe:
         notes = [plane_note, group_note]
         service = answers["service"]
         if not isinstance(service, BaseException):
-            notes.append(f"blob versioning: {_on_off(service.is_versioning_enabled)}")
-            policy = service.container_delete_retention_policy
-            notes.append("container soft delete: " + _on_off(
-                policy is not None and policy.enabled, policy.days if policy else None))
+            extra = read_fact(lambda: _service_notes(service), f"blob service from {endpoint}")
+            notes.extend(extra if isinstance(extra, tuple) else ())
 
         def soft_delete(answer: Any) -> SoftDelete:
             policy = answer.delete_retention_policy
@@ -725,9 +731,14 @@ class Probe:
             return _protection(answer.has_immutability_policy, answer.has_legal_hold,
                                worm is not None and worm.enabled)
 
-        return BucketFacts(provider=bucket.provider,
-                           blob_soft_delete=fact("service", soft_delete),
-                           delete_protection=fact("container", protection), notes=tuple(notes))
+        # Each fact on its own: an odd answer to one call never erases another's verdict.
+        return BucketFacts(
+            provider=bucket.provider,
+            blob_soft_delete=read_fact(lambda: fact("service", soft_delete),
+                                       f"blob service from {endpoint}"),
+            delete_protection=read_fact(lambda: fact("container", protection),
+                                        f"container from {endpoint}"),
+            notes=tuple(notes))
 
     # -- data plane
 
@@ -812,9 +823,14 @@ class Probe:
             return _protection(answer.has_immutability_policy, answer.has_legal_hold,
                                getattr(answer, "immutable_storage_with_versioning_enabled", False))
 
-        return BucketFacts(provider=bucket.provider,
-                           blob_soft_delete=fact("service", soft_delete),
-                           delete_protection=fact("container", protection), notes=notes)
+        # Each fact on its own: an odd answer to one call never erases another's verdict.
+        return BucketFacts(
+            provider=bucket.provider,
+            blob_soft_delete=read_fact(lambda: fact("service", soft_delete),
+                                       f"blob service properties from {endpoint}"),
+            delete_protection=read_fact(lambda: fact("container", protection),
+                                        f"container properties from {endpoint}"),
+            notes=notes)
 
 
 def _load_sdk(plane: str, identity: bool) -> None:

@@ -42,6 +42,7 @@ from gccheck.probes.network import (
     MalformedAnswer,
     UnexpectedRedirect,
     is_dns_failure,
+    read_fact,
     retry_wait,
 )
 
@@ -255,20 +256,39 @@ def _protection(bucket: Any) -> DeleteProtection:
     return DeleteProtection(False, "no bucket retention policy")
 
 
-def _notes(bucket: Any, endpoint: _Endpoint) -> tuple[str, ...]:
-    notes = []
+def _soft_delete_note(bucket: Any) -> str:
     seconds = bucket.soft_delete_policy.retention_duration_seconds
     if seconds is None:
-        notes.append("soft delete policy: not reported")
-    elif int(seconds) == 0:
-        notes.append("soft delete policy: off")
-    else:
-        notes.append(f"soft delete policy: {_duration(float(seconds))}")
+        return "soft delete policy: not reported"
+    if int(seconds) == 0:
+        return "soft delete policy: off"
+    return f"soft delete policy: {_duration(float(seconds))}"
+
+
+def _notes(bucket: Any, endpoint: _Endpoint) -> tuple[str, ...]:
+    soft_delete = read_fact(lambda: _soft_delete_note(bucket), "the soft delete policy")
+    notes = [soft_delete if isinstance(soft_delete, str)
+             else f"soft delete policy: not readable ({soft_delete.reason})"]
     if bucket.object_retention_mode == "Enabled":
         notes.append("object retention: enabled (objects may carry their own retention)")
     if endpoint.url:
         notes.append(f"endpoint: {endpoint.url}")
     return tuple(notes)
+
+
+def _versioning(bucket: Any) -> VersioningState:
+    # The raw field, not Bucket.versioning_enabled: that passes on any truthy value, so a
+    # string "false" would read as enabled.
+    enabled = (bucket._properties.get("versioning") or {}).get("enabled", False)
+    if enabled is True:
+        return VersioningState.ENABLED
+    if enabled is False:
+        return VersioningState.DISABLED
+    raise MalformedAnswer(f"versioning.enabled is {type(enabled).__name__}, not a boolean")
+
+
+def _lifecycle(bucket: Any) -> tuple[LifecycleRule, ...]:
+    return tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(bucket.lifecycle_rules))
 
 
 class Probe:
@@ -397,12 +417,15 @@ class Probe:
             log.debug("GCS bucket GET for %s failed", bucket.masked_url, exc_info=exc)
             return _unavailable(bucket, classify(exc, endpoint.label, options.timeout,
                                                  max(1, len(attempts))))
-        versioning = (VersioningState.ENABLED if answer.versioning_enabled
-                      else VersioningState.DISABLED)
-        rules = tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(answer.lifecycle_rules))
-        return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=rules,
-                           delete_protection=_protection(answer),
-                           notes=_notes(answer, endpoint))
+        # Each fact on its own: an odd field never erases another fact's verdict.
+        where = f"the bucket resource from {endpoint.label}"
+        notes = read_fact(lambda: _notes(answer, endpoint), where)
+        return BucketFacts(
+            provider=bucket.provider,
+            versioning=read_fact(lambda: _versioning(answer), where),
+            lifecycle=read_fact(lambda: _lifecycle(answer), where),
+            delete_protection=read_fact(lambda: _protection(answer), where),
+            notes=notes if isinstance(notes, tuple) else ())
 
 
 def _timed_out_after(last: BaseException, endpoint: str, timeout: float,

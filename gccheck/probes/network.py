@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from gccheck.model import Unavailable, UnavailableKind
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Held while a probe imports its SDK. Deployments on different planes or clouds start at once,
 # and two threads importing packages that import each other's modules can meet in importlib's
@@ -63,3 +71,19 @@ def retry_wait(failed_attempts: int, retry_after: float | None) -> float:
     """Seconds to wait before the next attempt, after `failed_attempts` failures."""
     backoff: float = _BACKOFF * 2 ** (failed_attempts - 1)
     return max(backoff, retry_after or 0.0)
+
+
+def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
+    """`read()`, or the fact `unavailable` when reading it raised.
+
+    Each fact is read on its own: a field of an odd type, or a bug in the code that reads one
+    advisory, makes that fact `unknown`, never the whole bucket's verdicts.
+    """
+    try:
+        return read()
+    except MalformedAnswer as exc:
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer ({what}): {exc}")
+    except Exception as exc:
+        log.debug("reading %s failed", what, exc_info=True)
+        return Unavailable(UnavailableKind.ERROR,
+                           f"an answer that could not be read ({what}: {type(exc).__name__})")

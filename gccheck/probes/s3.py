@@ -25,12 +25,14 @@ from gccheck.model import (
     UnavailableKind,
     VersioningState,
 )
+from gccheck.neutral import neutralise
 from gccheck.probes.interface import ProbeOptions
 from gccheck.probes.network import (
     SDK_IMPORT_LOCK,
     MalformedAnswer,
     UnexpectedRedirect,
     is_dns_failure,
+    read_fact,
 )
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,7 @@ class _Absent(Exception):
 def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Unavailable:
     """Turn a botocore exception into a fact that says why the answer is missing."""
     from botocore import exceptions as bex
+    from botocore.parsers import ResponseParserError
 
     permission = PERMISSIONS.get(call)
     if isinstance(exc, bex.ClientError):
@@ -142,6 +145,10 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         return Unavailable(UnavailableKind.NO_CREDENTIALS,
                            "no AWS credentials found (keys in the bucket URL, AWS_ACCESS_KEY_ID "
                            "and AWS_SECRET_ACCESS_KEY, a profile, or an instance/IRSA role)")
+    if isinstance(exc, bex.InvalidRegionError):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"the region {neutralise(str(exc.kwargs.get('region_name')), 80)!r} "
+                           "is not a valid AWS region name (check ?region= or AWS_REGION)")
     if isinstance(exc, bex.ProfileNotFound):
         return Unavailable(UnavailableKind.NO_CREDENTIALS, f"AWS profile not found ({exc})")
     if isinstance(exc, bex.ConnectTimeoutError | bex.ReadTimeoutError):
@@ -160,10 +167,9 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
                                                   f"{endpoint}: is the endpoint right?")
     if isinstance(exc, MalformedAnswer):
         return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
-    if isinstance(exc, bex.ResponseParserError | bex.IncompleteReadError):
+    if isinstance(exc, ResponseParserError | bex.IncompleteReadError | ValueError):
+        # ValueError: a field botocore could not convert (a lifecycle <Date> that is no date).
         return Unavailable(UnavailableKind.ERROR, f"malformed or truncated answer from {endpoint}")
-    if isinstance(exc, bex.BotoCoreError):
-        return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
     return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
 
 
@@ -190,6 +196,10 @@ def _lifecycle_rule(raw: dict[str, Any]) -> LifecycleRule:
     )
 
 
+def _lifecycle_rules(response: dict[str, Any]) -> tuple[LifecycleRule, ...]:
+    return tuple(_lifecycle_rule(raw) for raw in response.get("Rules", []))
+
+
 def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
     config = raw.get("ObjectLockConfiguration") or {}
     if config.get("ObjectLockEnabled") != "Enabled":
@@ -198,7 +208,7 @@ def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
     if not retention:
         return DeleteProtection(False, "object lock is enabled without a default retention")
     length = (f"{retention['Days']} days" if "Days" in retention
-              else f"{retention.get('Years')} years")
+              else f"{retention['Years']} years" if "Years" in retention else "of no length")
     return DeleteProtection(True, f"object lock default retention {retention.get('Mode')} "
                                   f"{length}")
 
@@ -321,20 +331,22 @@ class Probe:
             if isinstance(answer, TimeoutError):
                 return _timed_out(endpoint, options.timeout, attempts[name])
             if isinstance(answer, NotImplementedError):
+                if name == "get_object_lock_configuration":
+                    return DeleteProtection(False, "the endpoint does not implement object lock")
                 return Unavailable(UnavailableKind.ERROR,
                                    f"the endpoint does not implement {name}")
             log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
             return classify(answer, name, endpoint, options.timeout)
 
-        versioning = fact("get_bucket_versioning", _versioning_state, None)
-        lifecycle = fact("get_bucket_lifecycle_configuration",
-                         lambda r: tuple(_lifecycle_rule(x) for x in r.get("Rules", [])), ())
-        lock_answer = answers["get_object_lock_configuration"]
-        if isinstance(lock_answer, NotImplementedError):
-            lock: Any = DeleteProtection(False, "the endpoint does not implement object lock")
-        else:
-            lock = fact("get_object_lock_configuration", _object_lock,
-                        DeleteProtection(False, "object lock is not configured"))
+        # Each fact on its own: an odd answer to one call never erases another's verdict.
+        def read(name: str, parse: Callable[[dict[str, Any]], Any], absent: Any) -> Any:
+            return read_fact(lambda: fact(name, parse, absent),
+                             f"{name} on {endpoint}")
+
+        versioning = read("get_bucket_versioning", _versioning_state, None)
+        lifecycle = read("get_bucket_lifecycle_configuration", _lifecycle_rules, ())
+        lock = read("get_object_lock_configuration", _object_lock,
+                    DeleteProtection(False, "object lock is not configured"))
         return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=lifecycle,
                            delete_protection=lock)
 
