@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -49,6 +49,7 @@ from gccheck.probes.network import (
     SDK_IMPORT_LOCK,
     MalformedAnswer,
     UnexpectedRedirect,
+    answers_from,
     is_dns_failure,
     read_fact,
     retry_wait,
@@ -583,11 +584,14 @@ class Probe:
         log.debug("Azure %s: %s", bucket.masked_url, note)
         try:
             if plane == MGMT:
-                return self._probe_mgmt(bucket, settings, options, deadline, note)
-            return self._probe_data(bucket, settings, options, deadline, note)
+                facts = self._probe_mgmt(bucket, settings, options, deadline, note)
+            else:
+                facts = self._probe_data(bucket, settings, options, deadline, note)
         except _Missing as missing:
-            return BucketFacts(provider=bucket.provider, missing=True,
-                               missing_reason=str(missing), notes=(note,))
+            facts = BucketFacts(provider=bucket.provider, missing=True,
+                                missing_reason=str(missing), notes=(note,))
+        source = _answers_from(plane, bucket, settings, options)
+        return replace(facts, notes=(source, *facts.notes)) if source else facts
 
     # -- management plane
 
@@ -775,7 +779,7 @@ class Probe:
                 "AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING"), (plane_note,))
         url = account_url(account, options.azure_blob_endpoint or key.blob_endpoint)
         endpoint = url.split("?")[0]
-        notes = (plane_note, f"endpoint: {endpoint}",
+        notes = (plane_note,
                  "blob versioning and container soft delete: not visible on the data plane "
                  "(--azure-plane mgmt shows them)")
         try:
@@ -848,6 +852,26 @@ def _load_sdk(plane: str, identity: bool) -> None:
                 import azure.identity
         else:
             import azure.storage.blob  # noqa: F401
+
+
+def _answers_from(plane: str, bucket: BucketLocation, settings: Settings,
+                  options: ProbeOptions) -> str | None:
+    """The note that names the endpoint the plane's answers come from, and who named it."""
+    if plane == MGMT:
+        if options.azure_arm_endpoint:
+            return answers_from(options.azure_arm_endpoint.rstrip("/"), "--azure-arm-endpoint")
+        return answers_from(DEFAULT_ARM, "Azure Resource Manager's endpoint")
+    key = account_key(bucket, settings)
+    if key is None:
+        return None
+    url = account_url(bucket.account or "", options.azure_blob_endpoint or key.blob_endpoint)
+    if options.azure_blob_endpoint:
+        origin = "--azure-blob-endpoint"
+    elif key.blob_endpoint:
+        origin = f"the endpoint in {key.origin}"
+    else:
+        origin = "the account's Azure endpoint"
+    return answers_from(url.split("?")[0], origin)
 
 
 def _subscription(settings: Settings, options: ProbeOptions) -> str | None:

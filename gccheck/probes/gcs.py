@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gccheck.bucket_url import BucketLocation
@@ -41,6 +41,7 @@ from gccheck.probes.network import (
     SDK_IMPORT_LOCK,
     MalformedAnswer,
     UnexpectedRedirect,
+    answers_from,
     is_dns_failure,
     read_fact,
     retry_wait,
@@ -98,8 +99,9 @@ def _require_bucket_resource(body: bytes, content_type: str) -> None:
 
 @dataclass(frozen=True)
 class _Endpoint:
-    url: str | None  # None: the SDK's default (storage.googleapis.com)
+    url: str | None  # None: Google's (storage.googleapis.com)
     emulator: bool  # STORAGE_EMULATOR_HOST: anonymous unless the URL holds a key
+    origin: str = "Google's endpoint"  # who named it, for the report
 
     @property
     def label(self) -> str:
@@ -108,10 +110,17 @@ class _Endpoint:
 
 def _endpoint(bucket: BucketLocation, settings: Settings) -> _Endpoint:
     if bucket.endpoint_url:
-        return _Endpoint(_with_scheme(bucket.endpoint_url), emulator=False)
-    emulator = settings.get("STORAGE_EMULATOR_HOST") or os.environ.get("STORAGE_EMULATOR_HOST")
+        return _Endpoint(_with_scheme(bucket.endpoint_url), emulator=False,
+                         origin="--endpoint-url")
+    setting = settings.values.get("STORAGE_EMULATOR_HOST")
+    if setting is not None and setting.value and setting.value.strip():
+        return _Endpoint(_with_scheme(setting.value.strip()), emulator=True,
+                         origin=f"STORAGE_EMULATOR_HOST from {setting.origin}")
+    # The emulator's variable keeps working from the shell too (named in the report).
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
     if emulator and emulator.strip():
-        return _Endpoint(_with_scheme(emulator.strip()), emulator=True)
+        return _Endpoint(_with_scheme(emulator.strip()), emulator=True,
+                         origin="STORAGE_EMULATOR_HOST from the process environment")
     return _Endpoint(None, emulator=False)
 
 
@@ -265,14 +274,12 @@ def _soft_delete_note(bucket: Any) -> str:
     return f"soft delete policy: {_duration(float(seconds))}"
 
 
-def _notes(bucket: Any, endpoint: _Endpoint) -> tuple[str, ...]:
+def _notes(bucket: Any) -> tuple[str, ...]:
     soft_delete = read_fact(lambda: _soft_delete_note(bucket), "the soft delete policy")
     notes = [soft_delete if isinstance(soft_delete, str)
              else f"soft delete policy: not readable ({soft_delete.reason})"]
     if bucket.object_retention_mode == "Enabled":
         notes.append("object retention: enabled (objects may carry their own retention)")
-    if endpoint.url:
-        notes.append(f"endpoint: {endpoint.url}")
     return tuple(notes)
 
 
@@ -346,7 +353,9 @@ class Probe:
         credentials = self._credentials(bucket, settings, endpoint)
         log.debug("GCS client: endpoint %s, credentials %s", endpoint.url or DEFAULT_ENDPOINT,
                   type(credentials).__name__)
-        options = {"api_endpoint": endpoint.url} if endpoint.url else None
+        # Always explicit: the SDK would otherwise read STORAGE_EMULATOR_HOST or
+        # API_ENDPOINT_OVERRIDE from the process environment itself, behind the report's back.
+        options = {"api_endpoint": endpoint.label}
         # Our own session, so that answers are checked before the SDK reads them and a
         # redirect (to another host, or to a login page) is never followed.
         session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
@@ -361,6 +370,13 @@ class Probe:
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
+        endpoint = _endpoint(bucket, settings)
+        facts = self._probe(bucket, settings, options, endpoint)
+        return replace(facts, notes=(answers_from(endpoint.label, endpoint.origin),
+                                     *facts.notes))
+
+    def _probe(self, bucket: BucketLocation, settings: Settings, options: ProbeOptions,
+               endpoint: _Endpoint) -> BucketFacts:
         # The deadline starts once the SDK is loaded: loading it is start-up (slow on a busy
         # machine), not waiting for Google; finding credentials and the request count.
         with SDK_IMPORT_LOCK:
@@ -368,7 +384,6 @@ class Probe:
             import google.cloud.storage  # noqa: F401
 
         deadline = time.monotonic() + options.timeout
-        endpoint = _endpoint(bucket, settings)
         stage = _Stage()
         attempts: list[BaseException] = []  # the failed attempts of the call, for messages
 
@@ -419,7 +434,7 @@ class Probe:
                                                  max(1, len(attempts))))
         # Each fact on its own: an odd field never erases another fact's verdict.
         where = f"the bucket resource from {endpoint.label}"
-        notes = read_fact(lambda: _notes(answer, endpoint), where)
+        notes = read_fact(lambda: _notes(answer), where)
         return BucketFacts(
             provider=bucket.provider,
             versioning=read_fact(lambda: _versioning(answer), where),

@@ -8,7 +8,9 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from gccheck.masking import mask_url
 from gccheck.model import Unavailable, UnavailableKind
+from gccheck.neutral import neutralise
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,3 +89,8 @@ def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
         log.debug("reading %s failed", what, exc_info=True)
         return Unavailable(UnavailableKind.ERROR,
                            f"an answer that could not be read ({what}: {type(exc).__name__})")
+
+
+def answers_from(url: str, origin: str) -> str:
+    """The note that names where a bucket's answers came from, masked and neutralised."""
+    return f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from gccheck.bucket_url import BucketLocation
@@ -31,6 +32,7 @@ from gccheck.probes.network import (
     SDK_IMPORT_LOCK,
     MalformedAnswer,
     UnexpectedRedirect,
+    answers_from,
     is_dns_failure,
     read_fact,
 )
@@ -253,6 +255,10 @@ class Probe:
                 # The parameters are ours and always valid: skip the client-side check.
                 parameter_validation=False,
                 user_agent_extra="gccheck",
+                # Only the endpoint gccheck decided (the deployment's, or AWS's): never
+                # AWS_ENDPOINT_URL(_S3) from the shell or an AWS config profile's endpoint_url,
+                # which would get the deployment's signed requests behind the report's back.
+                ignore_configured_endpoint_urls=True,
             )
             client = session.client(
                 "s3", endpoint_url=bucket.endpoint_url, region_name=region,
@@ -271,6 +277,11 @@ class Probe:
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
+        facts = self._probe(bucket, settings, options)
+        return replace(facts, notes=(_answers_from(bucket, settings), *facts.notes))
+
+    def _probe(self, bucket: BucketLocation, settings: Settings,
+               options: ProbeOptions) -> BucketFacts:
         endpoint = bucket.endpoint_url or "AWS S3"
         try:
             client = self._client(bucket, settings, options)
@@ -349,6 +360,20 @@ class Probe:
                     DeleteProtection(False, "object lock is not configured"))
         return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=lifecycle,
                            delete_protection=lock)
+
+
+def _answers_from(bucket: BucketLocation, settings: Settings) -> str:
+    """Where the answers come from: the custom endpoint and who named it, or AWS's own."""
+    if bucket.endpoint_url is None:
+        region = bucket.region or settings.get("AWS_REGION") or settings.get("AWS_DEFAULT_REGION")
+        where = neutralise(region, 80) if region else "from the profile"
+        return f"answers from AWS S3 (AWS's endpoint for region {where})"
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        setting = settings.values.get(name)
+        if setting is not None and setting.value and \
+                setting.value.strip().rstrip("/") == bucket.endpoint_url.rstrip("/"):
+            return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}")
+    return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url")
 
 
 def _credential_source(bucket: BucketLocation, access_key: str | None, secret_key: str | None,
