@@ -240,6 +240,7 @@ class _ScriptedServer(ThreadingHTTPServer):
         self.script = script
         self.requests: list[tuple[str, str]] = []
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.ca_path: str | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that gave up mid-body is what these tests provoke
@@ -276,9 +277,23 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def scripted_server(script: Script) -> Iterator[_ScriptedServer]:
-    """Serve whatever `script` answers, on 127.0.0.1 over HTTP; requests are recorded."""
+def scripted_server(script: Script, tls_dir: Path | None = None) -> Iterator[_ScriptedServer]:
+    """Serve whatever `script` answers, on 127.0.0.1; requests are recorded.
+
+    With `tls_dir`, over HTTPS with a certificate from a fresh test CA, whose file is
+    `server.ca_path`.
+    """
     server = _ScriptedServer(script)
+    if tls_dir is not None:
+        import trustme
+
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.ca_path = str(tls_dir / f"scripted-ca-{server.server_address[1]}.pem")
+        ca.cert_pem.write_to_path(server.ca_path)
+        server.url = server.url.replace("http://", "https://")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)
     thread.start()
@@ -289,7 +304,13 @@ def scripted_server(script: Script) -> Iterator[_ScriptedServer]:
         server.server_close()
 
 
-def endless(chunk: bytes = b"x" * 65536) -> Iterator[bytes]:
-    """A body that never ends, sent as fast as the client reads it."""
-    while True:
+def endless(chunk: bytes = b"x" * 65536, stop_after: int = 512 << 20) -> Iterator[bytes]:
+    """A body that does not end (for a client), sent as fast as the client reads it.
+
+    It stops after `stop_after` bytes all the same, so that a client without a bound (the
+    test of a fix, run without the fix) cannot take the test machine's memory.
+    """
+    sent = 0
+    while sent < stop_after:
         yield chunk
+        sent += len(chunk)

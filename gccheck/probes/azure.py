@@ -50,6 +50,7 @@ from gccheck.probes.network import (
     MalformedAnswer,
     UnexpectedRedirect,
     answers_from,
+    cap_requests_body,
     is_dns_failure,
     read_fact,
     retry_wait,
@@ -525,6 +526,18 @@ def _wait(future: Future[Any], deadline: _Deadline) -> Any:
         return exc
 
 
+def _transport(timeout: float, verify: bool | str) -> Any:
+    """azure-core's requests transport, each answer's body read at once and at most MAX_BODY
+    (azure-core would read any body whole before a policy or hook sees it)."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    transport = RequestsTransport(connection_timeout=timeout, read_timeout=timeout,
+                                  connection_verify=verify)
+    transport.open()  # builds its session, so that the hook goes first on it
+    transport.session.hooks["response"].insert(0, cap_requests_body)
+    return transport
+
+
 def _arm_answer_check() -> Any:
     """A pipeline policy that runs check_arm_answer on every answer."""
     from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -633,6 +646,7 @@ class Probe:
         ]
         return StorageManagementClient(credential, subscription, base_url=base_url,
                                        credential_scopes=[scope], policies=pipeline,
+                                       transport=_transport(options.timeout, self._verify),
                                        retry_total=0, connection_timeout=options.timeout,
                                        read_timeout=options.timeout,
                                        connection_verify=self._verify)
@@ -760,6 +774,7 @@ class Probe:
         from azure.storage.blob import BlobServiceClient
 
         client = BlobServiceClient(url, credential=credential, retry_total=0,
+                                   transport=_transport(options.timeout, self._verify),
                                    connection_timeout=options.timeout,
                                    read_timeout=options.timeout,
                                    connection_verify=self._verify, permit_redirects=False,

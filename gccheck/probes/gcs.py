@@ -42,6 +42,7 @@ from gccheck.probes.network import (
     MalformedAnswer,
     UnexpectedRedirect,
     answers_from,
+    cap_requests_body,
     is_dns_failure,
     read_fact,
     retry_wait,
@@ -360,7 +361,8 @@ class Probe:
         # redirect (to another host, or to a login page) is never followed.
         session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         session.max_redirects = 0
-        session.hooks["response"].append(check_answer)
+        # First the body, capped, before requests would read it whole; then its check.
+        session.hooks["response"][:0] = [cap_requests_body, check_answer]
         # project=None: a bucket GET needs no project, and looking one up may touch the network.
         client = storage.Client(project=None, credentials=credentials, client_options=options,
                                 _http=session)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from gccheck.masking import mask_url
 from gccheck.model import Unavailable, UnavailableKind
@@ -94,3 +94,56 @@ def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
 def answers_from(url: str, origin: str) -> str:
     """The note that names where a bucket's answers came from, masked and neutralised."""
     return f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
+
+
+# ---- bounded answers ---------------------------------------------------------------------
+
+# The longest answer body read. A bucket's versioning, lifecycle or properties document is a
+# few kilobytes; a longer body is hostile or broken, and reading it whole would cost memory
+# (an endless body) and time (a huge valid document to parse).
+MAX_BODY = 1 << 20
+
+
+class BodyTooLarge(MalformedAnswer):
+    """An answer longer than MAX_BODY: refused, as a malformed answer, before it is parsed."""
+
+    def __init__(self, limit: int = MAX_BODY) -> None:
+        super().__init__(f"an answer over {limit // 1024} KB, where a bucket's settings are a "
+                         "few kilobytes (refused unread)")
+
+
+def read_capped(chunks: Iterable[bytes], limit: int = MAX_BODY) -> bytes:
+    """The body from `chunks`, or BodyTooLarge as soon as it passes `limit` bytes."""
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(body)
+
+
+def declared_too_large(headers: Mapping[str, str], limit: int = MAX_BODY) -> bool:
+    """Whether Content-Length already says the body is over `limit`."""
+    try:
+        return int(str(headers.get("Content-Length", "")).strip()) > limit
+    except ValueError:
+        return False
+
+
+def cap_requests_body(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A `requests` response hook: read the body now, at most MAX_BODY, before anyone else.
+
+    Registered first on a session (GCS, and the Azure SDKs' transport), it runs before
+    requests itself would read the whole body into memory; read errors keep requests' own
+    exception types, as `Response.content` raises them.
+    """
+    if response._content is False:  # not read yet (requests' own marker)
+        try:
+            if declared_too_large(response.headers):
+                raise BodyTooLarge()
+            response._content = read_capped(response.iter_content(65536))
+        except BodyTooLarge:
+            response.close()  # the rest stays unread: the connection is not reused
+            raise
+        response._content_consumed = True
+    return response

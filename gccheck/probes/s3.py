@@ -30,10 +30,13 @@ from gccheck.neutral import neutralise
 from gccheck.probes.interface import ProbeOptions
 from gccheck.probes.network import (
     SDK_IMPORT_LOCK,
+    BodyTooLarge,
     MalformedAnswer,
     UnexpectedRedirect,
     answers_from,
+    declared_too_large,
     is_dns_failure,
+    read_capped,
     read_fact,
 )
 
@@ -98,6 +101,44 @@ def _record_attempt(attempts: int, response: Any = None, caught_exception: Any =
         code = (parsed or {}).get("Error", {}).get("Code", "")
         if http.status_code >= 300:
             record.append(f"HTTP {http.status_code} {code}".strip())
+
+
+class _CappedHttpSession:
+    """botocore's HTTP session, with each answer's body read at once and at most MAX_BODY.
+
+    botocore would read any body whole (`AWSResponse.content`) before a handler sees it: an
+    endless body would take all memory, a huge valid document seconds to parse.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def send(self, request: Any) -> Any:
+        from botocore import exceptions as bex
+        from urllib3 import exceptions as uex
+
+        # Streamed, so that botocore's session leaves the body unread (it reads any other
+        # answer whole); this operation's answer is still parsed from `content` below.
+        request.stream_output = True
+        response = self._inner.send(request)
+        try:
+            if declared_too_large(response.headers):
+                raise BodyTooLarge()
+            response._content = read_capped(response.raw.stream(65536, decode_content=True))
+        except BodyTooLarge:
+            response.raw.close()  # the rest stays unread: the connection is not reused
+            raise
+        except uex.ReadTimeoutError as exc:
+            raise bex.ReadTimeoutError(endpoint_url=request.url, error=exc) from None
+        except uex.ProtocolError:
+            raise MalformedAnswer("truncated (the connection broke mid-body)") from None
+        except uex.DecodeError:
+            raise MalformedAnswer("a body that does not decode as its Content-Encoding "
+                                  "says") from None
+        return response
 
 
 class _Missing(Exception):
@@ -270,6 +311,9 @@ class Probe:
                       bucket.endpoint_url or "AWS's", region or "from the profile/default",
                       "path" if bucket.force_path_style else "auto",
                       _credential_source(bucket, access_key, secret_key, options.aws_profile))
+            # Bodies are read capped as they arrive, before botocore buffers one whole.
+            endpoint = client._endpoint
+            endpoint.http_session = _CappedHttpSession(endpoint.http_session)
             _register_document_check(client, custom_endpoint=bucket.endpoint_url is not None)
             client.meta.events.register("needs-retry.s3.*", _record_attempt, unique_id="gccheck")
             self._clients[key] = client
