@@ -54,6 +54,7 @@ from gccheck.probes.network import (
     is_dns_failure,
     read_fact,
     retry_wait,
+    server_text,
 )
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,7 @@ def _error_code(exc: Any) -> str:
         headers = getattr(response, "headers", None) or {}
         code = headers.get("x-ms-error-code")
     # The storage SDK gives an enum member: its value is the code Azure sent.
-    return str(getattr(code, "value", code) or "")
+    return server_text(getattr(code, "value", code) or "")
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -711,7 +712,7 @@ class Probe:
                     UnavailableKind.ERROR, f"no resource group in the id of account {account}"),
                     (plane_note,))
             group = str(answer)
-            group_note = f"resource group: {group} (found in the subscription)"
+            group_note = f"resource group: {server_text(group)} (found in the subscription)"
         stage.now = f"reading the blob service and container from {endpoint}"
         calls: dict[str, Callable[[], Any]] = {
             "service": lambda: client.blob_services.get_service_properties(group, account),

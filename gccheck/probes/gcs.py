@@ -46,6 +46,7 @@ from gccheck.probes.network import (
     is_dns_failure,
     read_fact,
     retry_wait,
+    server_text,
 )
 
 log = logging.getLogger(__name__)
@@ -238,8 +239,9 @@ def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
     # isLive: true (or no noncurrent-only condition) means live objects can match.
     expires_current = deletes and not noncurrent_only
     expires_noncurrent = deletes and condition.get("isLive") is not True
-    parts = [f"{action or 'unknown action'}"]
-    parts += [f"{key}={value}" for key, value in sorted(condition.items())]
+    parts = [server_text(action or "unknown action")]
+    parts += [f"{server_text(key)}={server_text(value)}"
+              for key, value in sorted(condition.items())]
     return LifecycleRule(id=f"rule {index + 1}", enabled=True, expires_current=expires_current,
                          expires_noncurrent=expires_noncurrent, description=", ".join(parts))
 

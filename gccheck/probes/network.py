@@ -91,6 +91,16 @@ def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
                            f"an answer that could not be read ({what}: {type(exc).__name__})")
 
 
+# A server's error code or a lifecycle condition is a word or two: longer ones are cut.
+SERVER_TEXT_LIMIT = 100
+
+
+def server_text(value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """Text a server sent (an error code, a rule's id or condition), as it may be shown:
+    control characters escaped, cut to `limit` characters. Applied where a probe reads it."""
+    return neutralise(str(value), limit)
+
+
 def answers_from(url: str, origin: str) -> str:
     """The note that names where a bucket's answers came from, masked and neutralised."""
     return f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"

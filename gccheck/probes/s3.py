@@ -38,6 +38,7 @@ from gccheck.probes.network import (
     is_dns_failure,
     read_capped,
     read_fact,
+    server_text,
 )
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def _record_attempt(attempts: int, response: Any = None, caught_exception: Any =
         record.append(type(caught_exception).__name__)
     elif response is not None:
         http, parsed = response
-        code = (parsed or {}).get("Error", {}).get("Code", "")
+        code = server_text((parsed or {}).get("Error", {}).get("Code", ""))
         if http.status_code >= 300:
             record.append(f"HTTP {http.status_code} {code}".strip())
 
@@ -157,7 +158,7 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
     permission = PERMISSIONS.get(call)
     if isinstance(exc, bex.ClientError):
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
+        code = server_text(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         # Rejected credentials come as 403 too: check them before "not allowed".
         if code in _CREDENTIALS_BAD:
@@ -223,15 +224,16 @@ def _lifecycle_rule(raw: dict[str, Any]) -> LifecycleRule:
     prefix = scope.get("Prefix", raw.get("Prefix")) if isinstance(scope, dict) else None
     parts = []
     if expires_current:
-        parts.append(f"expires current objects after {expiration.get('Days', expiration.get('Date'))}"
+        when = server_text(expiration.get("Days", expiration.get("Date")))
+        parts.append(f"expires current objects after {when}"
                      + (" days" if "Days" in expiration else ""))
     if "NoncurrentVersionExpiration" in raw:
-        days = raw["NoncurrentVersionExpiration"].get("NoncurrentDays")
+        days = server_text(raw["NoncurrentVersionExpiration"].get("NoncurrentDays"))
         parts.append(f"expires noncurrent versions after {days} days")
     if prefix:
-        parts.append(f"prefix {prefix!r}")
+        parts.append(f"prefix {server_text(prefix)!r}")
     return LifecycleRule(
-        id=str(raw.get("ID") or "(unnamed)"),
+        id=server_text(raw.get("ID") or "(unnamed)"),
         enabled=raw.get("Status") == "Enabled",
         expires_current=expires_current,
         expires_noncurrent="NoncurrentVersionExpiration" in raw,
@@ -250,10 +252,11 @@ def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
     retention = (config.get("Rule") or {}).get("DefaultRetention")
     if not retention:
         return DeleteProtection(False, "object lock is enabled without a default retention")
-    length = (f"{retention['Days']} days" if "Days" in retention
-              else f"{retention['Years']} years" if "Years" in retention else "of no length")
-    return DeleteProtection(True, f"object lock default retention {retention.get('Mode')} "
-                                  f"{length}")
+    length = (f"{server_text(retention['Days'])} days" if "Days" in retention
+              else f"{server_text(retention['Years'])} years" if "Years" in retention
+              else "of no length")
+    return DeleteProtection(True, "object lock default retention "
+                                  f"{server_text(retention.get('Mode'))} {length}")
 
 
 class Probe:
