@@ -10,7 +10,6 @@ import functools
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
@@ -26,23 +25,29 @@ from gccheck.model import (
     UnavailableKind,
     VersioningState,
 )
-from gccheck.neutral import neutralise
-from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import (
+from gccheck.net import (
     SDK_IMPORT_LOCK,
-    BodyTooLarge,
+    Deadline,
+    Failure,
     MalformedAnswer,
     UnexpectedRedirect,
     answers_from,
-    declared_too_large,
+    await_answer,
+    classify_status,
+    classify_transport,
     is_dns_failure,
-    read_capped,
     read_fact,
     server_text,
+    unavailable,
 )
+from gccheck.neutral import neutralise
+from gccheck.probes.interface import ProbeOptions
+from gccheck.probes.s3_wire import THROTTLED, attempts_in_flight, guard, timed_out
 
 log = logging.getLogger(__name__)
 
+# The facts S3 has (no blob soft delete).
+FACTS = ("versioning", "lifecycle", "delete_protection")
 # API call -> the IAM action AWS checks for it (named in `unknown` verdicts).
 PERMISSIONS = {
     "get_bucket_versioning": "s3:GetBucketVersioning",
@@ -55,91 +60,7 @@ _CREDENTIALS_BAD = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken
 _MISSING = {"NoSuchBucket"}
 _ABSENT = {"NoSuchLifecycleConfiguration", "ObjectLockConfigurationNotFoundError"}
 _NOT_IMPLEMENTED = {"NotImplemented", "501", "XNotImplemented"}
-_THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-              "TooManyRequests", "429"}
 
-
-# Operations whose 2xx answer must be a well-formed XML document; anything else (a captive
-# portal's HTML page, a truncated body) must not be read as "versioning never enabled".
-_XML_ANSWERS = {"GetBucketVersioning", "GetBucketLifecycleConfiguration",
-                "GetObjectLockConfiguration"}
-# Per worker thread: what the attempts of the call in flight got, for timeout messages.
-_attempts = threading.local()
-
-
-def _require_xml_document(body: bytes) -> None:
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        raise MalformedAnswer("not well-formed XML (truncated?)") from None
-    if root.tag.rsplit("}", 1)[-1].lower() in ("html", "body"):
-        raise MalformedAnswer("an HTML page, not an S3 document")
-
-
-def _document_checker(custom_endpoint: bool) -> Callable[..., None]:
-    def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-        status = response_dict.get("status_code", 0)
-        if custom_endpoint and 300 <= status < 400:
-            # botocore's region redirector would chase it with HEAD requests: stop here.
-            raise UnexpectedRedirect(status)
-        if operation_model.name in _XML_ANSWERS and 200 <= status < 300:
-            _require_xml_document(response_dict.get("body") or b"")
-
-    return check
-
-
-def _record_attempt(attempts: int, response: Any = None, caught_exception: Any = None,
-                    **_: Any) -> None:
-    record: list[str] | None = getattr(_attempts, "record", None)
-    if record is None:
-        return
-    if caught_exception is not None:
-        record.append(type(caught_exception).__name__)
-    elif response is not None:
-        http, parsed = response
-        code = server_text((parsed or {}).get("Error", {}).get("Code", ""))
-        if http.status_code >= 300:
-            record.append(f"HTTP {http.status_code} {code}".strip())
-
-
-class _CappedHttpSession:
-    """botocore's HTTP session, with each answer's body read at once and at most MAX_BODY.
-
-    botocore would read any body whole (`AWSResponse.content`) before a handler sees it: an
-    endless body would take all memory, a huge valid document seconds to parse.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def send(self, request: Any) -> Any:
-        from botocore import exceptions as bex
-        from urllib3 import exceptions as uex
-
-        # Streamed, so that botocore's session leaves the body unread (it reads any other
-        # answer whole); this operation's answer is still parsed from `content` below.
-        request.stream_output = True
-        response = self._inner.send(request)
-        try:
-            if declared_too_large(response.headers):
-                raise BodyTooLarge()
-            response._content = read_capped(response.raw.stream(65536, decode_content=True))
-        except BodyTooLarge:
-            response.raw.close()  # the rest stays unread: the connection is not reused
-            raise
-        except uex.ReadTimeoutError as exc:
-            raise bex.ReadTimeoutError(endpoint_url=request.url, error=exc) from None
-        except uex.ProtocolError:
-            raise MalformedAnswer("truncated (the connection broke mid-body)") from None
-        except uex.DecodeError:
-            raise MalformedAnswer("a body that does not decode as its Content-Encoding "
-                                  "says") from None
-        return response
 
 
 class _Missing(Exception):
@@ -167,17 +88,12 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         if code in _DENIED or status == 403:
             return Unavailable(UnavailableKind.DENIED,
                                f"access denied: {permission} is not allowed", permission)
-        if code in _THROTTLED or status == 429:
-            return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"throttled by the endpoint ({code or status}) after retries")
-        if status is not None and status >= 500:
-            return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"server error from the endpoint (HTTP {status} {code}) "
-                               "after retries")
-        if status in (301, 302, 307, 308):
-            return Unavailable(UnavailableKind.ERROR,
-                               f"unexpected redirect (HTTP {status} {code}): wrong region or "
-                               "endpoint?")
+        said = f"HTTP {status} {code}".strip() if status else code
+        if code in THROTTLED or status == 429:
+            return unavailable(Failure.THROTTLED, endpoint, timeout, detail=said, attempts=None)
+        failure = classify_status(status)
+        if failure is not None:  # 5xx or a redirect botocore did not chase
+            return unavailable(failure, endpoint, timeout, detail=said, attempts=None)
         if status == 404 and code in ("", "404", "NotFound"):
             # No S3 error document (S3 says NoSuchBucket): another server on that port, or a
             # proxy, answered.
@@ -195,25 +111,20 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
                            "is not a valid AWS region name (check ?region= or AWS_REGION)")
     if isinstance(exc, bex.ProfileNotFound):
         return Unavailable(UnavailableKind.NO_CREDENTIALS, f"AWS profile not found ({exc})")
-    if isinstance(exc, bex.ConnectTimeoutError | bex.ReadTimeoutError):
-        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within "
-                                                    f"{timeout:g} s")
-    if isinstance(exc, bex.SSLError):
-        return Unavailable(UnavailableKind.UNREACHABLE, f"TLS handshake with {endpoint} failed "
-                                                        "(certificate not trusted?)")
-    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionClosedError):
-        if is_dns_failure(exc):
-            return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"DNS lookup failed for {endpoint}")
-        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
     if isinstance(exc, UnexpectedRedirect):
-        return Unavailable(UnavailableKind.ERROR, f"unexpected redirect (HTTP {exc}) from "
-                                                  f"{endpoint}: is the endpoint right?")
+        return unavailable(Failure.REDIRECT, endpoint, timeout, detail=f"HTTP {exc.status}")
     if isinstance(exc, MalformedAnswer):
-        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
+        return unavailable(Failure.MALFORMED, endpoint, timeout, detail=str(exc))
+    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionClosedError) \
+            and not is_dns_failure(exc):
+        return unavailable(Failure.REFUSED, endpoint, timeout)
+    failure = classify_transport(exc)  # timeouts, TLS, DNS, wherever botocore wraps them
+    if failure is not None:
+        return unavailable(failure, endpoint, timeout)
     if isinstance(exc, ResponseParserError | bex.IncompleteReadError | ValueError):
         # ValueError: a field botocore could not convert (a lifecycle <Date> that is no date).
-        return Unavailable(UnavailableKind.ERROR, f"malformed or truncated answer from {endpoint}")
+        return unavailable(Failure.MALFORMED, endpoint, timeout,
+                           detail="a document botocore could not parse (truncated?)")
     return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
 
 
@@ -315,10 +226,7 @@ class Probe:
                       "path" if bucket.force_path_style else "auto",
                       _credential_source(bucket, access_key, secret_key, options.aws_profile))
             # Bodies are read capped as they arrive, before botocore buffers one whole.
-            endpoint = client._endpoint
-            endpoint.http_session = _CappedHttpSession(endpoint.http_session)
-            _register_document_check(client, custom_endpoint=bucket.endpoint_url is not None)
-            client.meta.events.register("needs-retry.s3.*", _record_attempt, unique_id="gccheck")
+            guard(client, custom_endpoint=bucket.endpoint_url is not None)
             self._clients[key] = client
             return client
 
@@ -334,18 +242,17 @@ class Probe:
             client = self._client(bucket, settings, options)
         except Exception as exc:  # bad profile, bad region name, ...
             failure = classify(exc, "client", endpoint, options.timeout)
-            return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
-                               delete_protection=failure)
+            return BucketFacts.unavailable(bucket.provider, failure, facts=FACTS)
         # The deadline starts once the SDK is loaded and the client built (start-up, possibly
         # waiting for another probe's imports), as in the GCS and Azure probes.
-        deadline = time.monotonic() + options.timeout
+        deadline = Deadline(options.timeout)
 
         attempts: dict[str, list[str]] = {name: [] for name in PERMISSIONS}
 
         def call(name: str) -> Callable[[], dict[str, Any]]:
             def run() -> dict[str, Any]:
                 from botocore.exceptions import ClientError
-                _attempts.record = attempts[name]
+                attempts_in_flight.record = attempts[name]
                 try:
                     response: dict[str, Any] = getattr(client, name)(Bucket=bucket.bucket)
                     log.debug("%s on %s: HTTP %s", name, bucket.masked_url,
@@ -361,20 +268,13 @@ class Probe:
                         raise NotImplementedError(code) from None
                     raise
                 finally:
-                    _attempts.record = None
+                    attempts_in_flight.record = None
 
             return run
 
         futures: dict[str, Future[dict[str, Any]]] = {
             name: options.pool.submit(call(name)) for name in PERMISSIONS}
-        answers: dict[str, dict[str, Any] | BaseException] = {}
-        for name, future in futures.items():
-            try:
-                answers[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                answers[name] = TimeoutError()
-            except BaseException as exc:
-                answers[name] = exc
+        answers = {name: await_answer(future, deadline) for name, future in futures.items()}
         if any(isinstance(a, _Missing) for a in answers.values()):
             return BucketFacts(provider=bucket.provider, missing=True,
                                missing_reason=f"bucket {bucket.bucket} does not exist"
@@ -387,7 +287,7 @@ class Probe:
             if isinstance(answer, _Absent):
                 return absent
             if isinstance(answer, TimeoutError):
-                return _timed_out(endpoint, options.timeout, attempts[name])
+                return timed_out(endpoint, options.timeout, attempts[name])
             if isinstance(answer, NotImplementedError):
                 if name == "get_object_lock_configuration":
                     return DeleteProtection(False, "the endpoint does not implement object lock")
@@ -460,32 +360,6 @@ def _unknown_profile(name: str, config_file: str | None,
         return None
     return (f"AWS profile {name!r} is not defined in the AWS config or credentials files"
             + (f" (defined: {', '.join(sorted(profiles))})" if profiles else ""))
-
-
-def _register_document_check(client: Any, custom_endpoint: bool) -> None:
-    """Check answers before botocore's 200-error handler, which would turn a malformed answer
-    into a retried "HTTP 500" and hide what was wrong."""
-    from botocore import handlers
-
-    events = client.meta.events
-    builtin = getattr(handlers, "_handle_200_error", None)
-    if builtin is not None:
-        events.unregister("before-parse.s3.*", builtin)
-    events.register_first("before-parse.s3.*", _document_checker(custom_endpoint))
-    if builtin is not None:
-        events.register_first("before-parse.s3.*", builtin)
-
-
-def _timed_out(endpoint: str, timeout: float, seen: list[str]) -> Unavailable:
-    """The deadline passed; say what the attempts so far got, if anything."""
-    if not seen:
-        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within {timeout:g} s")
-    last = seen[-1]
-    if any(code in last for code in _THROTTLED):
-        return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by the endpoint ({last}); "
-                                                        f"gave up after {timeout:g} s of retries")
-    return Unavailable(UnavailableKind.TIMEOUT, f"no usable answer from {endpoint} within "
-                                                f"{timeout:g} s (last attempt: {last})")
 
 
 def _versioning_state(response: dict[str, Any]) -> VersioningState:
