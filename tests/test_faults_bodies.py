@@ -181,3 +181,34 @@ def test_memory_stays_bounded(case: str) -> None:
         versioning = next(r for r in status if r["id"] == "bucket-versioning")
         assert versioning["status"] == ("pass" if kind == "normal" else "unknown"), versioning
     assert peaks[body] - peaks["normal"] < 100 * 1024, peaks
+
+
+def test_an_endless_token_answer_is_bounded_too(tmp_path: Path) -> None:
+    """A key file's token_uri is an endpoint too: its body is bounded like the bucket's."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from gccheck.probes import gcs
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    with scripted_server(lambda *_: (200, {"Content-Type": "application/json"},
+                                     endless())) as token, \
+            scripted_server(_answer("gcs", "normal")) as storage:
+        key_file = tmp_path / "service-account.json"
+        key_file.write_text(json.dumps({
+            "type": "service_account", "project_id": "p", "private_key_id": "0" * 40,
+            "private_key": pem, "client_email": "gccheck@p.iam.gserviceaccount.com",
+            "client_id": "1" * 21, "token_uri": f"{token.url}/token"}))
+        settings = Settings("test", {"GOOGLE_APPLICATION_CREDENTIALS": Setting(
+            "GOOGLE_APPLICATION_CREDENTIALS", str(key_file), "test")})
+        started = time.monotonic()
+        facts = gcs.Probe().probe(parse_bucket_url("gs://wandb", endpoint_url=storage.url),
+                                  settings, ProbeOptions(timeout=TIMEOUT))
+        elapsed = time.monotonic() - started
+        asked_storage = list(storage.requests)
+    assert isinstance(facts.versioning, Unavailable), facts
+    assert "over 1024 KB" in facts.versioning.reason, facts.versioning
+    assert asked_storage == []  # no token, no bucket request
+    assert elapsed < TIMEOUT + GRACE, elapsed

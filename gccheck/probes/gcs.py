@@ -330,7 +330,8 @@ class Probe:
             client = self._clients.get(key)
         if client is not None:
             return client
-        from google.auth.transport.requests import AuthorizedSession
+        import requests
+        from google.auth.transport.requests import AuthorizedSession, Request
         from google.cloud import storage
 
         credentials = self._credentials(bucket, settings, endpoint)
@@ -341,7 +342,11 @@ class Probe:
         options = {"api_endpoint": endpoint.label}
         # Our own session, so that answers are checked before the SDK reads them and a
         # redirect (to another host, or to a login page) is never followed.
-        session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        # Token requests too (a key file's token_uri may point anywhere) read bounded bodies.
+        token_session = requests.Session()
+        token_session.hooks["response"].insert(0, cap_requests_body)
+        session = AuthorizedSession(  # type: ignore[no-untyped-call]
+            credentials, auth_request=Request(token_session))
         session.max_redirects = 0
         # First the body, capped, before requests would read it whole; then its check.
         session.hooks["response"][:0] = [cap_requests_body, check_answer]
