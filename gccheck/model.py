@@ -414,6 +414,10 @@ class DeleteProtection:
     description: str
 
 
+# The facts a probe can report, by field name.
+FACTS = ("versioning", "blob_soft_delete", "lifecycle", "delete_protection")
+
+
 @dataclass(frozen=True)
 class BucketFacts:
     """What the provider says about a bucket. None means the provider has no such thing."""
@@ -426,3 +430,17 @@ class BucketFacts:
     lifecycle: tuple[LifecycleRule, ...] | Unavailable | None = None
     delete_protection: DeleteProtection | Unavailable | None = None
     notes: tuple[str, ...] = ()  # information: plane used, soft delete duration, ...
+
+    @classmethod
+    def unavailable(cls, provider: str, why: Unavailable, *, notes: tuple[str, ...] = (),
+                    facts: tuple[str, ...] = FACTS) -> BucketFacts:
+        """Every fact (or only those named in `facts`) unavailable for one reason."""
+        unknown = set(facts) - set(FACTS)
+        if unknown:
+            raise ValueError(f"not a fact: {', '.join(sorted(unknown))}")
+        def fact(name: str) -> Unavailable | None:
+            return why if name in facts else None
+
+        return cls(provider=provider, versioning=fact("versioning"),
+                   blob_soft_delete=fact("blob_soft_delete"), lifecycle=fact("lifecycle"),
+                   delete_protection=fact("delete_protection"), notes=notes)

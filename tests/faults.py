@@ -15,7 +15,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -223,3 +223,94 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+# ---- scripted servers: any answer a test writes -------------------------------------------
+
+# (method, path with query, request headers) -> (status, headers, body). The body may be an
+# iterable of chunks: it is then sent as it is produced (an endless generator never ends).
+Script = Callable[[str, str, dict[str, str]], tuple[int, dict[str, str], "bytes | Iterable[bytes]"]]
+
+
+class _ScriptedServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, script: Script) -> None:
+        super().__init__(("127.0.0.1", 0), _ScriptedHandler)
+        self.script = script
+        self.requests: list[tuple[str, str]] = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.ca_path: str | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up mid-body is what these tests provoke
+
+
+class _ScriptedHandler(BaseHTTPRequestHandler):
+    server: _ScriptedServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _any(self) -> None:
+        self.server.requests.append((self.command, self.path))
+        status, headers, body = self.server.script(self.command, self.path,
+                                                   dict(self.headers.items()))
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        if isinstance(body, bytes):
+            if "Content-Length" not in headers:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if "Content-Length" not in headers:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        for chunk in body:
+            self.wfile.write(chunk)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = _any
+
+
+@contextmanager
+def scripted_server(script: Script, tls_dir: Path | None = None) -> Iterator[_ScriptedServer]:
+    """Serve whatever `script` answers, on 127.0.0.1; requests are recorded.
+
+    With `tls_dir`, over HTTPS with a certificate from a fresh test CA, whose file is
+    `server.ca_path`.
+    """
+    server = _ScriptedServer(script)
+    if tls_dir is not None:
+        import trustme
+
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.ca_path = str(tls_dir / f"scripted-ca-{server.server_address[1]}.pem")
+        ca.cert_pem.write_to_path(server.ca_path)
+        server.url = server.url.replace("http://", "https://")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def endless(chunk: bytes = b"x" * 65536, stop_after: int = 512 << 20) -> Iterator[bytes]:
+    """A body that does not end (for a client), sent as fast as the client reads it.
+
+    It stops after `stop_after` bytes all the same, so that a client without a bound (the
+    test of a fix, run without the fix) cannot take the test machine's memory.
+    """
+    sent = 0
+    while sent < stop_after:
+        yield chunk
+        sent += len(chunk)

@@ -81,7 +81,7 @@ def test_emulator_host_variable_reaches_the_emulator(gcs: GcsEmulator) -> None:
                                                gcs.endpoint.removeprefix("http://")})
     result = by_id(json.loads(run.out))["bucket-versioning"]
     assert result["status"] == "pass", run
-    assert f"endpoint: {gcs.endpoint}" in result["detail"]
+    assert f"answers from {gcs.endpoint} (STORAGE_EMULATOR_HOST from " in result["detail"]
 
 
 def test_endpoint_url_flag_sends_a_token_to_that_endpoint(gcs: GcsEmulator,
@@ -111,7 +111,7 @@ def test_endpoint_url_flag_sends_a_token_to_that_endpoint(gcs: GcsEmulator,
         token_requests = list(token.requests)
     result = by_id(json.loads(run.out))["bucket-versioning"]
     assert result["status"] == "pass", run
-    assert f"endpoint: {gcs.endpoint}" in result["detail"]
+    assert f"answers from {gcs.endpoint} (--endpoint-url)" in result["detail"]
     assert token_requests == [("POST", "/token")]
 
 
@@ -179,7 +179,8 @@ def test_permission_denied_names_the_permission(gccheck_inproc: Any) -> None:
     result = by_id(report)["bucket-versioning"]
     assert result["status"] == "unknown"
     assert "storage.buckets.get" in result["summary"]
-    assert result["detail"] == "missing permission: storage.buckets.get"
+    assert result["detail"] == ("missing permission: storage.buckets.get; answers from "
+                                f"{server.url} (STORAGE_EMULATOR_HOST from process environment)")
     assert by_id(report)["retention-policy"]["status"] == "unknown"
     # One read-only call: the bucket GET.
     assert [(m, p.split("?")[0]) for m, p in server.requests] == [

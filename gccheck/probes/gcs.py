@@ -20,8 +20,7 @@ import json
 import logging
 import os
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gccheck.bucket_url import BucketLocation
@@ -34,22 +33,33 @@ from gccheck.model import (
     UnavailableKind,
     VersioningState,
 )
-from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import (
-    MAX_ATTEMPTS,
-    RETRIED_STATUS,
+from gccheck.net import (
     SDK_IMPORT_LOCK,
+    Deadline,
+    Failure,
     MalformedAnswer,
     UnexpectedRedirect,
-    is_dns_failure,
-    retry_wait,
+    answers_from,
+    await_answer,
+    cap_requests_body,
+    classify_transport,
+    looks_like_html,
+    read_fact,
+    retry_after,
+    server_text,
+    timed_out_after,
+    unavailable,
+    with_retries,
 )
+from gccheck.probes.interface import ProbeOptions
 
 log = logging.getLogger(__name__)
 # Without --debug (no handler configured) Python would print the SDKs' warnings to stderr;
 # --debug's handler still shows them.
 logging.getLogger("google").addHandler(logging.NullHandler())
 
+# The facts GCS has (no blob soft delete).
+FACTS = ("versioning", "lifecycle", "delete_protection")
 PERMISSION = "storage.buckets.get"
 READ_ONLY_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
@@ -84,8 +94,7 @@ def check_answer(response: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _require_bucket_resource(body: bytes, content_type: str) -> None:
-    text = body.lstrip()[:200].lower()
-    if "html" in content_type.lower() or text.startswith((b"<!doctype html", b"<html")):
+    if looks_like_html(body, content_type):
         raise MalformedAnswer("an HTML page, not a GCS bucket resource")
     try:
         document = json.loads(body)
@@ -97,8 +106,9 @@ def _require_bucket_resource(body: bytes, content_type: str) -> None:
 
 @dataclass(frozen=True)
 class _Endpoint:
-    url: str | None  # None: the SDK's default (storage.googleapis.com)
+    url: str | None  # None: Google's (storage.googleapis.com)
     emulator: bool  # STORAGE_EMULATOR_HOST: anonymous unless the URL holds a key
+    origin: str = "Google's endpoint"  # who named it, for the report
 
     @property
     def label(self) -> str:
@@ -107,10 +117,17 @@ class _Endpoint:
 
 def _endpoint(bucket: BucketLocation, settings: Settings) -> _Endpoint:
     if bucket.endpoint_url:
-        return _Endpoint(_with_scheme(bucket.endpoint_url), emulator=False)
-    emulator = settings.get("STORAGE_EMULATOR_HOST") or os.environ.get("STORAGE_EMULATOR_HOST")
+        return _Endpoint(_with_scheme(bucket.endpoint_url), emulator=False,
+                         origin="--endpoint-url")
+    setting = settings.values.get("STORAGE_EMULATOR_HOST")
+    if setting is not None and setting.value and setting.value.strip():
+        return _Endpoint(_with_scheme(setting.value.strip()), emulator=True,
+                         origin=f"STORAGE_EMULATOR_HOST from {setting.origin}")
+    # The emulator's variable keeps working from the shell too (named in the report).
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
     if emulator and emulator.strip():
-        return _Endpoint(_with_scheme(emulator.strip()), emulator=True)
+        return _Endpoint(_with_scheme(emulator.strip()), emulator=True,
+                         origin="STORAGE_EMULATOR_HOST from the process environment")
     return _Endpoint(None, emulator=False)
 
 
@@ -134,18 +151,16 @@ def classify(exc: BaseException, endpoint: str, timeout: float,
     from google.api_core import exceptions as gex
     from google.auth import exceptions as aex
 
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
-    if isinstance(exc, UnexpectedRedirect):
-        return Unavailable(UnavailableKind.ERROR,
-                           f"unexpected redirect (HTTP {exc.status}) from {endpoint}, not "
-                           "followed: is the endpoint right?")
+    if isinstance(exc, UnexpectedRedirect | requests.exceptions.TooManyRedirects):
+        status = getattr(exc, "status", None)
+        return unavailable(Failure.REDIRECT, endpoint, timeout,
+                           detail=f"HTTP {status}" if status else "")
     if isinstance(exc, MalformedAnswer):
-        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
+        return unavailable(Failure.MALFORMED, endpoint, timeout, detail=str(exc))
     if isinstance(exc, requests.exceptions.ChunkedEncodingError
                   | requests.exceptions.ContentDecodingError):
-        return Unavailable(UnavailableKind.ERROR,
-                           f"malformed or truncated answer from {endpoint} (the connection "
-                           "broke mid-body)")
+        return unavailable(Failure.MALFORMED, endpoint, timeout,
+                           detail="truncated (the connection broke mid-body)")
     if isinstance(exc, gex.Forbidden):
         return Unavailable(UnavailableKind.DENIED,
                            f"access denied: {PERMISSION} is not allowed on this bucket (GCS "
@@ -154,14 +169,13 @@ def classify(exc: BaseException, endpoint: str, timeout: float,
         return Unavailable(UnavailableKind.NO_CREDENTIALS,
                            "the request was not authenticated (HTTP 401): the credentials "
                            "are missing, expired or rejected")
-    if isinstance(exc, gex.TooManyRequests):
-        return Unavailable(UnavailableKind.UNREACHABLE,
-                           f"throttled by {endpoint} (HTTP 429{_retry_after_text(exc)}){tries}")
-    if isinstance(exc, gex.ServerError):
-        return Unavailable(UnavailableKind.UNREACHABLE,
-                           f"server error from {endpoint} (HTTP {exc.code}"
-                           f"{_retry_after_text(exc)}){tries}")
     if isinstance(exc, gex.GoogleAPICallError):
+        asked = retry_after(getattr(getattr(exc, "response", None), "headers", None))
+        detail = f"HTTP {exc.code}" + (f", Retry-After {asked:g} s" if asked is not None else "")
+        failure = (Failure.THROTTLED if isinstance(exc, gex.TooManyRequests)
+                   else Failure.SERVER_ERROR if isinstance(exc, gex.ServerError) else None)
+        if failure is not None:
+            return unavailable(failure, endpoint, timeout, detail=detail, attempts=attempts)
         return Unavailable(UnavailableKind.ERROR,
                            f"unexpected answer from {endpoint} (HTTP {exc.code})")
     if isinstance(exc, aex.DefaultCredentialsError):
@@ -173,48 +187,26 @@ def classify(exc: BaseException, endpoint: str, timeout: float,
     if isinstance(exc, aex.TransportError):
         return Unavailable(UnavailableKind.UNREACHABLE,
                            "could not reach Google's token or metadata endpoint")
-    if isinstance(exc, requests.exceptions.SSLError):
-        return Unavailable(UnavailableKind.UNREACHABLE,
-                           f"TLS handshake with {endpoint} failed (certificate not trusted?)")
-    if isinstance(exc, requests.exceptions.Timeout):
-        return Unavailable(UnavailableKind.TIMEOUT,
-                           f"no answer from {endpoint} within {timeout:g} s")
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if is_dns_failure(exc):
-            return Unavailable(UnavailableKind.UNREACHABLE, f"DNS lookup failed for {endpoint}")
-        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
     if isinstance(exc, _BadCredentials):
         return Unavailable(UnavailableKind.NO_CREDENTIALS, str(exc))
-    if isinstance(exc, requests.exceptions.TooManyRedirects):
-        return Unavailable(UnavailableKind.ERROR,
-                           f"unexpected redirect from {endpoint}, not followed: is the "
-                           "endpoint right?")
+    failure = classify_transport(exc)  # refused, DNS, TLS, timeout, wherever requests wraps it
+    if failure is not None:
+        return unavailable(failure, endpoint, timeout)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return unavailable(Failure.REFUSED, endpoint, timeout)
     if isinstance(exc, json.JSONDecodeError):  # a body the SDK could not parse
-        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}")
+        return unavailable(Failure.MALFORMED, endpoint, timeout)
     return Unavailable(UnavailableKind.ERROR,
                        f"reading the bucket failed ({type(exc).__name__})")
 
 
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked to wait (Retry-After in seconds), if it said."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    value = str(headers.get("Retry-After", "")).strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # an HTTP date, or nothing: use the backoff
-    return seconds if 0 <= seconds < 86400 else None
-
-
-def _retry_after_text(exc: BaseException) -> str:
-    seconds = retry_after(exc)
-    return f", Retry-After {seconds:g} s" if seconds is not None else ""
-
-
-def _retryable(exc: BaseException) -> bool:
+def _status(exc: BaseException) -> int | None:
     code = getattr(exc, "code", None)
-    return isinstance(code, int) and code in RETRIED_STATUS
+    return code if isinstance(code, int) else None
+
+
+def _headers(exc: BaseException) -> Any:
+    return getattr(getattr(exc, "response", None), "headers", None)
 
 
 def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
@@ -227,8 +219,9 @@ def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
     # isLive: true (or no noncurrent-only condition) means live objects can match.
     expires_current = deletes and not noncurrent_only
     expires_noncurrent = deletes and condition.get("isLive") is not True
-    parts = [f"{action or 'unknown action'}"]
-    parts += [f"{key}={value}" for key, value in sorted(condition.items())]
+    parts = [server_text(action or "unknown action")]
+    parts += [f"{server_text(key)}={server_text(value)}"
+              for key, value in sorted(condition.items())]
     return LifecycleRule(id=f"rule {index + 1}", enabled=True, expires_current=expires_current,
                          expires_noncurrent=expires_noncurrent, description=", ".join(parts))
 
@@ -255,20 +248,37 @@ def _protection(bucket: Any) -> DeleteProtection:
     return DeleteProtection(False, "no bucket retention policy")
 
 
-def _notes(bucket: Any, endpoint: _Endpoint) -> tuple[str, ...]:
-    notes = []
+def _soft_delete_note(bucket: Any) -> str:
     seconds = bucket.soft_delete_policy.retention_duration_seconds
     if seconds is None:
-        notes.append("soft delete policy: not reported")
-    elif int(seconds) == 0:
-        notes.append("soft delete policy: off")
-    else:
-        notes.append(f"soft delete policy: {_duration(float(seconds))}")
+        return "soft delete policy: not reported"
+    if int(seconds) == 0:
+        return "soft delete policy: off"
+    return f"soft delete policy: {_duration(float(seconds))}"
+
+
+def _notes(bucket: Any) -> tuple[str, ...]:
+    soft_delete = read_fact(lambda: _soft_delete_note(bucket), "the soft delete policy")
+    notes = [soft_delete if isinstance(soft_delete, str)
+             else f"soft delete policy: not readable ({soft_delete.reason})"]
     if bucket.object_retention_mode == "Enabled":
         notes.append("object retention: enabled (objects may carry their own retention)")
-    if endpoint.url:
-        notes.append(f"endpoint: {endpoint.url}")
     return tuple(notes)
+
+
+def _versioning(bucket: Any) -> VersioningState:
+    # The raw field, not Bucket.versioning_enabled: that passes on any truthy value, so a
+    # string "false" would read as enabled.
+    enabled = (bucket._properties.get("versioning") or {}).get("enabled", False)
+    if enabled is True:
+        return VersioningState.ENABLED
+    if enabled is False:
+        return VersioningState.DISABLED
+    raise MalformedAnswer(f"versioning.enabled is {type(enabled).__name__}, not a boolean")
+
+
+def _lifecycle(bucket: Any) -> tuple[LifecycleRule, ...]:
+    return tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(bucket.lifecycle_rules))
 
 
 class Probe:
@@ -320,18 +330,26 @@ class Probe:
             client = self._clients.get(key)
         if client is not None:
             return client
-        from google.auth.transport.requests import AuthorizedSession
+        import requests
+        from google.auth.transport.requests import AuthorizedSession, Request
         from google.cloud import storage
 
         credentials = self._credentials(bucket, settings, endpoint)
         log.debug("GCS client: endpoint %s, credentials %s", endpoint.url or DEFAULT_ENDPOINT,
                   type(credentials).__name__)
-        options = {"api_endpoint": endpoint.url} if endpoint.url else None
+        # Always explicit: the SDK would otherwise read STORAGE_EMULATOR_HOST or
+        # API_ENDPOINT_OVERRIDE from the process environment itself, behind the report's back.
+        options = {"api_endpoint": endpoint.label}
         # Our own session, so that answers are checked before the SDK reads them and a
         # redirect (to another host, or to a login page) is never followed.
-        session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        # Token requests too (a key file's token_uri may point anywhere) read bounded bodies.
+        token_session = requests.Session()
+        token_session.hooks["response"].insert(0, cap_requests_body)
+        session = AuthorizedSession(  # type: ignore[no-untyped-call]
+            credentials, auth_request=Request(token_session))
         session.max_redirects = 0
-        session.hooks["response"].append(check_answer)
+        # First the body, capped, before requests would read it whole; then its check.
+        session.hooks["response"][:0] = [cap_requests_body, check_answer]
         # project=None: a bucket GET needs no project, and looking one up may touch the network.
         client = storage.Client(project=None, credentials=credentials, client_options=options,
                                 _http=session)
@@ -341,78 +359,67 @@ class Probe:
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
+        endpoint = _endpoint(bucket, settings)
+        facts = self._probe(bucket, settings, options, endpoint)
+        return replace(facts, notes=(answers_from(endpoint.label, endpoint.origin),
+                                     *facts.notes))
+
+    def _probe(self, bucket: BucketLocation, settings: Settings, options: ProbeOptions,
+               endpoint: _Endpoint) -> BucketFacts:
         # The deadline starts once the SDK is loaded: loading it is start-up (slow on a busy
         # machine), not waiting for Google; finding credentials and the request count.
         with SDK_IMPORT_LOCK:
             import google.auth.transport.requests
             import google.cloud.storage  # noqa: F401
 
-        deadline = time.monotonic() + options.timeout
-        endpoint = _endpoint(bucket, settings)
+        deadline = Deadline(options.timeout)
         stage = _Stage()
-        attempts: list[BaseException] = []  # the failed attempts of the call, for messages
+        attempts: list[BaseException] = []  # the retried attempts of the call, for messages
 
-        def read() -> Any:
+        def get_bucket() -> Any:
             from google.api_core import exceptions as gex
 
             stage.now = "looking for Google credentials"
             client = self._client(bucket, settings, endpoint)
-            while True:
-                stage.now = f"waiting for {endpoint.label}"
-                try:
-                    # retry=None: the SDK's default policy can spend minutes on a dead
-                    # endpoint; this loop retries instead, bounded by attempts and deadline.
-                    return client.get_bucket(bucket.bucket,
-                                             timeout=(options.timeout, options.timeout),
-                                             retry=None)
-                except gex.NotFound:
-                    raise _Missing() from None
-                except gex.GoogleAPICallError as exc:
-                    attempts.append(exc)
-                    if not _retryable(exc) or len(attempts) >= MAX_ATTEMPTS:
-                        raise
-                    wait = retry_wait(len(attempts), retry_after(exc))
-                    # A wait that ends past the deadline cannot give an answer in time.
-                    if time.monotonic() + wait >= deadline:
-                        raise
-                    stage.now = (f"waiting {wait:g} s to retry {endpoint.label} (attempt "
-                                 f"{len(attempts)} got HTTP {exc.code})")
-                    time.sleep(wait)
+            stage.now = f"waiting for {endpoint.label}"
+            try:
+                # retry=None: the SDK's default policy can spend minutes on a dead endpoint;
+                # gccheck retries instead, bounded by attempts and the deadline.
+                return client.get_bucket(bucket.bucket,
+                                         timeout=(options.timeout, options.timeout), retry=None)
+            except gex.NotFound:
+                raise _Missing() from None
 
-        future = options.pool.submit(read)
-        try:
-            answer = future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except _Missing:
+        def waiting(seconds: float, failure: BaseException) -> None:
+            stage.now = (f"waiting {seconds:g} s to retry {endpoint.label} (attempt "
+                         f"{len(attempts)} got HTTP {_status(failure)})")
+
+        future = options.pool.submit(with_retries(get_bucket, deadline, attempts, _status,
+                                                  _headers, waiting))
+        answer = await_answer(future, deadline)
+        if isinstance(answer, _Missing):
             return BucketFacts(provider=bucket.provider, missing=True,
                                missing_reason=f"bucket {bucket.bucket} does not exist"
                                + (f" at {endpoint.url}" if endpoint.url else ""))
-        except TimeoutError:
+        if isinstance(answer, TimeoutError):
             failure = Unavailable(UnavailableKind.TIMEOUT,
                                   f"no answer within {options.timeout:g} s while {stage.now}")
             if attempts:
-                failure = _timed_out_after(attempts[-1], endpoint.label, options.timeout,
-                                           len(attempts))
-            return _unavailable(bucket, failure)
-        except Exception as exc:
-            log.debug("GCS bucket GET for %s failed", bucket.masked_url, exc_info=exc)
-            return _unavailable(bucket, classify(exc, endpoint.label, options.timeout,
-                                                 max(1, len(attempts))))
-        versioning = (VersioningState.ENABLED if answer.versioning_enabled
-                      else VersioningState.DISABLED)
-        rules = tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(answer.lifecycle_rules))
-        return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=rules,
-                           delete_protection=_protection(answer),
-                           notes=_notes(answer, endpoint))
-
-
-def _timed_out_after(last: BaseException, endpoint: str, timeout: float,
-                     attempts: int) -> Unavailable:
-    """The deadline passed during a retry: say what the attempts got, not just "no answer"."""
-    said = classify(last, endpoint, timeout, attempts)
-    return Unavailable(said.kind, f"{said.reason}; gave up at the {timeout:g} s deadline",
-                       said.permission)
-
-
-def _unavailable(bucket: BucketLocation, failure: Unavailable) -> BucketFacts:
-    return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
-                       delete_protection=failure)
+                failure = timed_out_after(classify(attempts[-1], endpoint.label,
+                                                   options.timeout, len(attempts)),
+                                          options.timeout)
+            return BucketFacts.unavailable(bucket.provider, failure, facts=FACTS)
+        if isinstance(answer, BaseException):
+            log.debug("GCS bucket GET for %s failed", bucket.masked_url, exc_info=answer)
+            return BucketFacts.unavailable(
+                bucket.provider, classify(answer, endpoint.label, options.timeout,
+                                          max(1, len(attempts))), facts=FACTS)
+        # Each fact on its own: an odd field never erases another fact's verdict.
+        where = f"the bucket resource from {endpoint.label}"
+        notes = read_fact(lambda: _notes(answer), where)
+        return BucketFacts(
+            provider=bucket.provider,
+            versioning=read_fact(lambda: _versioning(answer), where),
+            lifecycle=read_fact(lambda: _lifecycle(answer), where),
+            delete_protection=read_fact(lambda: _protection(answer), where),
+            notes=notes if isinstance(notes, tuple) else ())

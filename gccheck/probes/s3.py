@@ -10,9 +10,9 @@ import functools
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from gccheck.bucket_url import BucketLocation
@@ -25,16 +25,29 @@ from gccheck.model import (
     UnavailableKind,
     VersioningState,
 )
-from gccheck.probes.interface import ProbeOptions
-from gccheck.probes.network import (
+from gccheck.net import (
     SDK_IMPORT_LOCK,
+    Deadline,
+    Failure,
     MalformedAnswer,
     UnexpectedRedirect,
+    answers_from,
+    await_answer,
+    classify_status,
+    classify_transport,
     is_dns_failure,
+    read_fact,
+    server_text,
+    unavailable,
 )
+from gccheck.neutral import neutralise
+from gccheck.probes.interface import ProbeOptions
+from gccheck.probes.s3_wire import THROTTLED, attempts_in_flight, guard, timed_out
 
 log = logging.getLogger(__name__)
 
+# The facts S3 has (no blob soft delete).
+FACTS = ("versioning", "lifecycle", "delete_protection")
 # API call -> the IAM action AWS checks for it (named in `unknown` verdicts).
 PERMISSIONS = {
     "get_bucket_versioning": "s3:GetBucketVersioning",
@@ -47,53 +60,7 @@ _CREDENTIALS_BAD = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken
 _MISSING = {"NoSuchBucket"}
 _ABSENT = {"NoSuchLifecycleConfiguration", "ObjectLockConfigurationNotFoundError"}
 _NOT_IMPLEMENTED = {"NotImplemented", "501", "XNotImplemented"}
-_THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-              "TooManyRequests", "429"}
 
-
-# Operations whose 2xx answer must be a well-formed XML document; anything else (a captive
-# portal's HTML page, a truncated body) must not be read as "versioning never enabled".
-_XML_ANSWERS = {"GetBucketVersioning", "GetBucketLifecycleConfiguration",
-                "GetObjectLockConfiguration"}
-# Per worker thread: what the attempts of the call in flight got, for timeout messages.
-_attempts = threading.local()
-
-
-def _require_xml_document(body: bytes) -> None:
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        raise MalformedAnswer("not well-formed XML (truncated?)") from None
-    if root.tag.rsplit("}", 1)[-1].lower() in ("html", "body"):
-        raise MalformedAnswer("an HTML page, not an S3 document")
-
-
-def _document_checker(custom_endpoint: bool) -> Callable[..., None]:
-    def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-        status = response_dict.get("status_code", 0)
-        if custom_endpoint and 300 <= status < 400:
-            # botocore's region redirector would chase it with HEAD requests: stop here.
-            raise UnexpectedRedirect(status)
-        if operation_model.name in _XML_ANSWERS and 200 <= status < 300:
-            _require_xml_document(response_dict.get("body") or b"")
-
-    return check
-
-
-def _record_attempt(attempts: int, response: Any = None, caught_exception: Any = None,
-                    **_: Any) -> None:
-    record: list[str] | None = getattr(_attempts, "record", None)
-    if record is None:
-        return
-    if caught_exception is not None:
-        record.append(type(caught_exception).__name__)
-    elif response is not None:
-        http, parsed = response
-        code = (parsed or {}).get("Error", {}).get("Code", "")
-        if http.status_code >= 300:
-            record.append(f"HTTP {http.status_code} {code}".strip())
 
 
 class _Missing(Exception):
@@ -107,11 +74,12 @@ class _Absent(Exception):
 def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Unavailable:
     """Turn a botocore exception into a fact that says why the answer is missing."""
     from botocore import exceptions as bex
+    from botocore.parsers import ResponseParserError
 
     permission = PERMISSIONS.get(call)
     if isinstance(exc, bex.ClientError):
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
+        code = server_text(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         # Rejected credentials come as 403 too: check them before "not allowed".
         if code in _CREDENTIALS_BAD:
@@ -120,17 +88,12 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         if code in _DENIED or status == 403:
             return Unavailable(UnavailableKind.DENIED,
                                f"access denied: {permission} is not allowed", permission)
-        if code in _THROTTLED or status == 429:
-            return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"throttled by the endpoint ({code or status}) after retries")
-        if status is not None and status >= 500:
-            return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"server error from the endpoint (HTTP {status} {code}) "
-                               "after retries")
-        if status in (301, 302, 307, 308):
-            return Unavailable(UnavailableKind.ERROR,
-                               f"unexpected redirect (HTTP {status} {code}): wrong region or "
-                               "endpoint?")
+        said = f"HTTP {status} {code}".strip() if status else code
+        if code in THROTTLED or status == 429:
+            return unavailable(Failure.THROTTLED, endpoint, timeout, detail=said, attempts=None)
+        failure = classify_status(status)
+        if failure is not None:  # 5xx or a redirect botocore did not chase
+            return unavailable(failure, endpoint, timeout, detail=said, attempts=None)
         if status == 404 and code in ("", "404", "NotFound"):
             # No S3 error document (S3 says NoSuchBucket): another server on that port, or a
             # proxy, answered.
@@ -142,28 +105,26 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
         return Unavailable(UnavailableKind.NO_CREDENTIALS,
                            "no AWS credentials found (keys in the bucket URL, AWS_ACCESS_KEY_ID "
                            "and AWS_SECRET_ACCESS_KEY, a profile, or an instance/IRSA role)")
+    if isinstance(exc, bex.InvalidRegionError):
+        return Unavailable(UnavailableKind.ERROR,
+                           f"the region {neutralise(str(exc.kwargs.get('region_name')), 80)!r} "
+                           "is not a valid AWS region name (check ?region= or AWS_REGION)")
     if isinstance(exc, bex.ProfileNotFound):
         return Unavailable(UnavailableKind.NO_CREDENTIALS, f"AWS profile not found ({exc})")
-    if isinstance(exc, bex.ConnectTimeoutError | bex.ReadTimeoutError):
-        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within "
-                                                    f"{timeout:g} s")
-    if isinstance(exc, bex.SSLError):
-        return Unavailable(UnavailableKind.UNREACHABLE, f"TLS handshake with {endpoint} failed "
-                                                        "(certificate not trusted?)")
-    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionClosedError):
-        if is_dns_failure(exc):
-            return Unavailable(UnavailableKind.UNREACHABLE,
-                               f"DNS lookup failed for {endpoint}")
-        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
     if isinstance(exc, UnexpectedRedirect):
-        return Unavailable(UnavailableKind.ERROR, f"unexpected redirect (HTTP {exc}) from "
-                                                  f"{endpoint}: is the endpoint right?")
+        return unavailable(Failure.REDIRECT, endpoint, timeout, detail=f"HTTP {exc.status}")
     if isinstance(exc, MalformedAnswer):
-        return Unavailable(UnavailableKind.ERROR, f"malformed answer from {endpoint}: {exc}")
-    if isinstance(exc, bex.ResponseParserError | bex.IncompleteReadError):
-        return Unavailable(UnavailableKind.ERROR, f"malformed or truncated answer from {endpoint}")
-    if isinstance(exc, bex.BotoCoreError):
-        return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
+        return unavailable(Failure.MALFORMED, endpoint, timeout, detail=str(exc))
+    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionClosedError) \
+            and not is_dns_failure(exc):
+        return unavailable(Failure.REFUSED, endpoint, timeout)
+    failure = classify_transport(exc)  # timeouts, TLS, DNS, wherever botocore wraps them
+    if failure is not None:
+        return unavailable(failure, endpoint, timeout)
+    if isinstance(exc, ResponseParserError | bex.IncompleteReadError | ValueError):
+        # ValueError: a field botocore could not convert (a lifecycle <Date> that is no date).
+        return unavailable(Failure.MALFORMED, endpoint, timeout,
+                           detail="a document botocore could not parse (truncated?)")
     return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
 
 
@@ -174,20 +135,25 @@ def _lifecycle_rule(raw: dict[str, Any]) -> LifecycleRule:
     prefix = scope.get("Prefix", raw.get("Prefix")) if isinstance(scope, dict) else None
     parts = []
     if expires_current:
-        parts.append(f"expires current objects after {expiration.get('Days', expiration.get('Date'))}"
+        when = server_text(expiration.get("Days", expiration.get("Date")))
+        parts.append(f"expires current objects after {when}"
                      + (" days" if "Days" in expiration else ""))
     if "NoncurrentVersionExpiration" in raw:
-        days = raw["NoncurrentVersionExpiration"].get("NoncurrentDays")
+        days = server_text(raw["NoncurrentVersionExpiration"].get("NoncurrentDays"))
         parts.append(f"expires noncurrent versions after {days} days")
     if prefix:
-        parts.append(f"prefix {prefix!r}")
+        parts.append(f"prefix {server_text(prefix)!r}")
     return LifecycleRule(
-        id=str(raw.get("ID") or "(unnamed)"),
+        id=server_text(raw.get("ID") or "(unnamed)"),
         enabled=raw.get("Status") == "Enabled",
         expires_current=expires_current,
         expires_noncurrent="NoncurrentVersionExpiration" in raw,
         description=", ".join(parts),
     )
+
+
+def _lifecycle_rules(response: dict[str, Any]) -> tuple[LifecycleRule, ...]:
+    return tuple(_lifecycle_rule(raw) for raw in response.get("Rules", []))
 
 
 def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
@@ -197,10 +163,11 @@ def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
     retention = (config.get("Rule") or {}).get("DefaultRetention")
     if not retention:
         return DeleteProtection(False, "object lock is enabled without a default retention")
-    length = (f"{retention['Days']} days" if "Days" in retention
-              else f"{retention.get('Years')} years")
-    return DeleteProtection(True, f"object lock default retention {retention.get('Mode')} "
-                                  f"{length}")
+    length = (f"{server_text(retention['Days'])} days" if "Days" in retention
+              else f"{server_text(retention['Years'])} years" if "Years" in retention
+              else "of no length")
+    return DeleteProtection(True, "object lock default retention "
+                                  f"{server_text(retention.get('Mode'))} {length}")
 
 
 class Probe:
@@ -244,6 +211,10 @@ class Probe:
                 # The parameters are ours and always valid: skip the client-side check.
                 parameter_validation=False,
                 user_agent_extra="gccheck",
+                # Only the endpoint gccheck decided (the deployment's, or AWS's): never
+                # AWS_ENDPOINT_URL(_S3) from the shell or an AWS config profile's endpoint_url,
+                # which would get the deployment's signed requests behind the report's back.
+                ignore_configured_endpoint_urls=True,
             )
             client = session.client(
                 "s3", endpoint_url=bucket.endpoint_url, region_name=region,
@@ -255,30 +226,34 @@ class Probe:
                       bucket.endpoint_url or "AWS's", region or "from the profile/default",
                       "path" if bucket.force_path_style else "auto",
                       _credential_source(bucket, access_key, secret_key, options.aws_profile))
-            _register_document_check(client, custom_endpoint=bucket.endpoint_url is not None)
-            client.meta.events.register("needs-retry.s3.*", _record_attempt, unique_id="gccheck")
+            # Bodies are read capped as they arrive, before botocore buffers one whole.
+            guard(client, custom_endpoint=bucket.endpoint_url is not None)
             self._clients[key] = client
             return client
 
     def probe(self, bucket: BucketLocation, settings: Settings,
               options: ProbeOptions) -> BucketFacts:
+        facts = self._probe(bucket, settings, options)
+        return replace(facts, notes=(_answers_from(bucket, settings), *facts.notes))
+
+    def _probe(self, bucket: BucketLocation, settings: Settings,
+               options: ProbeOptions) -> BucketFacts:
         endpoint = bucket.endpoint_url or "AWS S3"
         try:
             client = self._client(bucket, settings, options)
         except Exception as exc:  # bad profile, bad region name, ...
             failure = classify(exc, "client", endpoint, options.timeout)
-            return BucketFacts(provider=bucket.provider, versioning=failure, lifecycle=failure,
-                               delete_protection=failure)
+            return BucketFacts.unavailable(bucket.provider, failure, facts=FACTS)
         # The deadline starts once the SDK is loaded and the client built (start-up, possibly
         # waiting for another probe's imports), as in the GCS and Azure probes.
-        deadline = time.monotonic() + options.timeout
+        deadline = Deadline(options.timeout)
 
         attempts: dict[str, list[str]] = {name: [] for name in PERMISSIONS}
 
         def call(name: str) -> Callable[[], dict[str, Any]]:
             def run() -> dict[str, Any]:
                 from botocore.exceptions import ClientError
-                _attempts.record = attempts[name]
+                attempts_in_flight.record = attempts[name]
                 try:
                     response: dict[str, Any] = getattr(client, name)(Bucket=bucket.bucket)
                     log.debug("%s on %s: HTTP %s", name, bucket.masked_url,
@@ -294,20 +269,13 @@ class Probe:
                         raise NotImplementedError(code) from None
                     raise
                 finally:
-                    _attempts.record = None
+                    attempts_in_flight.record = None
 
             return run
 
         futures: dict[str, Future[dict[str, Any]]] = {
             name: options.pool.submit(call(name)) for name in PERMISSIONS}
-        answers: dict[str, dict[str, Any] | BaseException] = {}
-        for name, future in futures.items():
-            try:
-                answers[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                answers[name] = TimeoutError()
-            except BaseException as exc:
-                answers[name] = exc
+        answers = {name: await_answer(future, deadline) for name, future in futures.items()}
         if any(isinstance(a, _Missing) for a in answers.values()):
             return BucketFacts(provider=bucket.provider, missing=True,
                                missing_reason=f"bucket {bucket.bucket} does not exist"
@@ -320,24 +288,40 @@ class Probe:
             if isinstance(answer, _Absent):
                 return absent
             if isinstance(answer, TimeoutError):
-                return _timed_out(endpoint, options.timeout, attempts[name])
+                return timed_out(endpoint, options.timeout, attempts[name])
             if isinstance(answer, NotImplementedError):
+                if name == "get_object_lock_configuration":
+                    return DeleteProtection(False, "the endpoint does not implement object lock")
                 return Unavailable(UnavailableKind.ERROR,
                                    f"the endpoint does not implement {name}")
             log.debug("%s on %s failed", name, bucket.masked_url, exc_info=answer)
             return classify(answer, name, endpoint, options.timeout)
 
-        versioning = fact("get_bucket_versioning", _versioning_state, None)
-        lifecycle = fact("get_bucket_lifecycle_configuration",
-                         lambda r: tuple(_lifecycle_rule(x) for x in r.get("Rules", [])), ())
-        lock_answer = answers["get_object_lock_configuration"]
-        if isinstance(lock_answer, NotImplementedError):
-            lock: Any = DeleteProtection(False, "the endpoint does not implement object lock")
-        else:
-            lock = fact("get_object_lock_configuration", _object_lock,
-                        DeleteProtection(False, "object lock is not configured"))
+        # Each fact on its own: an odd answer to one call never erases another's verdict.
+        def read(name: str, parse: Callable[[dict[str, Any]], Any], absent: Any) -> Any:
+            return read_fact(lambda: fact(name, parse, absent),
+                             f"{name} on {endpoint}")
+
+        versioning = read("get_bucket_versioning", _versioning_state, None)
+        lifecycle = read("get_bucket_lifecycle_configuration", _lifecycle_rules, ())
+        lock = read("get_object_lock_configuration", _object_lock,
+                    DeleteProtection(False, "object lock is not configured"))
         return BucketFacts(provider=bucket.provider, versioning=versioning, lifecycle=lifecycle,
                            delete_protection=lock)
+
+
+def _answers_from(bucket: BucketLocation, settings: Settings) -> str:
+    """Where the answers come from: the custom endpoint and who named it, or AWS's own."""
+    if bucket.endpoint_url is None:
+        region = bucket.region or settings.get("AWS_REGION") or settings.get("AWS_DEFAULT_REGION")
+        where = neutralise(region, 80) if region else "from the profile"
+        return f"answers from AWS S3 (AWS's endpoint for region {where})"
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        setting = settings.values.get(name)
+        if setting is not None and setting.value and \
+                setting.value.strip().rstrip("/") == bucket.endpoint_url.rstrip("/"):
+            return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}")
+    return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url")
 
 
 def _credential_source(bucket: BucketLocation, access_key: str | None, secret_key: str | None,
@@ -377,32 +361,6 @@ def _unknown_profile(name: str, config_file: str | None,
         return None
     return (f"AWS profile {name!r} is not defined in the AWS config or credentials files"
             + (f" (defined: {', '.join(sorted(profiles))})" if profiles else ""))
-
-
-def _register_document_check(client: Any, custom_endpoint: bool) -> None:
-    """Check answers before botocore's 200-error handler, which would turn a malformed answer
-    into a retried "HTTP 500" and hide what was wrong."""
-    from botocore import handlers
-
-    events = client.meta.events
-    builtin = getattr(handlers, "_handle_200_error", None)
-    if builtin is not None:
-        events.unregister("before-parse.s3.*", builtin)
-    events.register_first("before-parse.s3.*", _document_checker(custom_endpoint))
-    if builtin is not None:
-        events.register_first("before-parse.s3.*", builtin)
-
-
-def _timed_out(endpoint: str, timeout: float, seen: list[str]) -> Unavailable:
-    """The deadline passed; say what the attempts so far got, if anything."""
-    if not seen:
-        return Unavailable(UnavailableKind.TIMEOUT, f"no answer from {endpoint} within {timeout:g} s")
-    last = seen[-1]
-    if any(code in last for code in _THROTTLED):
-        return Unavailable(UnavailableKind.UNREACHABLE, f"throttled by the endpoint ({last}); "
-                                                        f"gave up after {timeout:g} s of retries")
-    return Unavailable(UnavailableKind.TIMEOUT, f"no usable answer from {endpoint} within "
-                                                f"{timeout:g} s (last attempt: {last})")
 
 
 def _versioning_state(response: dict[str, Any]) -> VersioningState:

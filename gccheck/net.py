@@ -1,0 +1,389 @@
+"""The one network layer: deadlines, bounded retries, failure classification, bounded bodies.
+
+Every probe (S3, GCS, Azure) uses it, and a plain HTTP client can too (the Kubernetes API
+client is meant to): nothing here imports an SDK.
+
+* `Deadline`: one wall-clock bound for a whole read, however many calls and retries it takes.
+* Retries: `RETRIED_STATUS` (429 and 5xx) only, at most `MAX_ATTEMPTS`, `retry_wait` apart
+  (0.2 s, then 0.4 s, unless `retry_after(headers)` asks for longer), never waiting past the
+  deadline (`next_wait`); `with_retries` wraps a call that raises for its status.
+* Classification: `Failure` names what went wrong on the way (refused, DNS, TLS, timeout,
+  throttled, 5xx, redirect, an HTML page instead of the API, malformed, truncated);
+  `classify_transport(exc)` finds it in any exception chain (socket, ssl, urllib3, requests,
+  http.client, SDK wrappers), `classify_status(status)` in a status code, and `unavailable()`
+  turns it into the `Unavailable` fact with the wording every probe shares.
+* Bodies: at most `MAX_BODY` bytes are read (`read_capped`, `cap_requests_body`); a longer
+  answer is `BodyTooLarge`, a malformed answer.
+* Text from servers: `server_text` (neutralised, cut), `answers_from` (the endpoint note).
+"""
+
+from __future__ import annotations
+
+import enum
+import http.client
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from gccheck.masking import mask_url
+from gccheck.model import Unavailable, UnavailableKind
+from gccheck.neutral import neutralise
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Held while a probe imports its SDK. Deployments on different planes or clouds start at once,
+# and two threads importing packages that import each other's modules can meet in importlib's
+# module locks ("_DeadlockError", seen with azure.storage.blob beside azure.mgmt.storage).
+SDK_IMPORT_LOCK = threading.RLock()
+
+
+class MalformedAnswer(Exception):
+    """A 2xx answer that is not the document the call returns (the message says what it was)."""
+
+
+class UnexpectedRedirect(Exception):
+    """The endpoint answered with a redirect, which none of the calls gccheck makes gets from
+    a right endpoint: followed, it could lead the request, and its credentials, elsewhere."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(str(status))
+        self.status = status
+
+
+# ---- the deadline ------------------------------------------------------------------------
+
+
+class Deadline:
+    """A wall-clock bound (time.monotonic) for a whole read, its calls and retries."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds until the deadline, never negative."""
+        return max(0.0, self.end - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return self.left() <= 0.0
+
+
+def await_answer(future: Future[Any], deadline: Deadline) -> Any:
+    """The call's answer, or the exception it raised (TimeoutError at the deadline)."""
+    try:
+        return future.result(timeout=deadline.left())
+    except TimeoutError:
+        return TimeoutError()
+    except BaseException as exc:
+        return exc
+
+
+# ---- retries -----------------------------------------------------------------------------
+
+MAX_ATTEMPTS = 3
+RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
+BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
+
+
+def retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    """Seconds the server asked to wait: retry-after-ms, x-ms-retry-after-ms (Azure) or
+    Retry-After in seconds; None when absent, an HTTP date, or absurd (a day or more)."""
+    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001),
+                        ("Retry-After", 1.0)):
+        try:
+            seconds = float(str((headers or {}).get(name, "")).strip()) * scale
+        except (ValueError, AttributeError):
+            continue  # absent, or an HTTP date: use the backoff
+        if 0 <= seconds < 86400:
+            return seconds
+    return None
+
+
+def retry_wait(failed_attempts: int, asked: float | None) -> float:
+    """Seconds to wait before the next attempt, after `failed_attempts` failures."""
+    backoff: float = BACKOFF * 2 ** (failed_attempts - 1)
+    return max(backoff, asked or 0.0)
+
+
+def next_wait(status: int | None, failed_attempts: int, headers: Mapping[str, Any] | None,
+              deadline: Deadline) -> float | None:
+    """Seconds to wait before retrying an answer with `status`, or None: do not retry.
+
+    For a plain HTTP client's own loop: retried statuses only, at most MAX_ATTEMPTS, and
+    never a wait that ends past the deadline (better to say what the attempts got).
+    """
+    if status not in RETRIED_STATUS or failed_attempts >= MAX_ATTEMPTS:
+        return None
+    wait = retry_wait(failed_attempts, retry_after(headers))
+    return wait if wait < deadline.left() else None
+
+
+def with_retries(call: Callable[[], T], deadline: Deadline, failed: list[BaseException],
+                 status_of: Callable[[BaseException], int | None],
+                 headers_of: Callable[[BaseException], Mapping[str, Any] | None],
+                 on_wait: Callable[[float, BaseException], None] | None = None,
+                 ) -> Callable[[], T]:
+    """`call`, retried when what it raises has a retried status (`status_of`).
+
+    Each retried failure is appended to `failed`, so that a timeout can say what the attempts
+    got; `on_wait(seconds, failure)` is told before each wait.
+    """
+    def run() -> T:
+        while True:
+            try:
+                return call()
+            except Exception as exc:
+                status = status_of(exc)
+                if status not in RETRIED_STATUS:
+                    raise
+                failed.append(exc)
+                wait = next_wait(status, len(failed), headers_of(exc), deadline)
+                if wait is None:
+                    raise
+                if on_wait is not None:
+                    on_wait(wait, exc)
+                time.sleep(wait)
+
+    return run
+
+
+# ---- what went wrong ---------------------------------------------------------------------
+
+
+class Failure(str, enum.Enum):
+    """What went wrong on the way to an answer, whatever client saw it."""
+
+    REFUSED = "refused"
+    DNS = "dns"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    BROKEN = "broken"  # the connection broke before an answer
+    THROTTLED = "throttled"
+    SERVER_ERROR = "server-error"
+    REDIRECT = "redirect"
+    HTML = "html"  # a page (a proxy's, a login's) instead of the API's answer
+    MALFORMED = "malformed"
+    TRUNCATED = "truncated"
+
+
+_DNS_MESSAGES = ("Name or service not known", "nodename nor servname",
+                 "Temporary failure in name resolution", "NameResolutionError")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception it wraps. Clients wrap differently: botocore in
+    `kwargs["error"]`, urllib3 in `reason`, azure-core in `inner_exception`, everyone in
+    `__cause__`/`__context__` or `args`."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        kwargs = getattr(current, "kwargs", None)
+        stack.extend([current.__cause__, current.__context__,
+                      getattr(current, "inner_exception", None), getattr(current, "reason", None),
+                      kwargs.get("error") if isinstance(kwargs, dict) else None])
+        stack.extend(getattr(current, "args", ()))
+
+
+def is_dns_failure(exc: BaseException) -> bool:
+    """Whether a DNS lookup failure lies anywhere in the exception's chain."""
+    if any(isinstance(e, socket.gaierror) for e in _chain(exc)):
+        return True
+    return any(message in str(exc) for message in _DNS_MESSAGES)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) or type(exc).__name__.endswith(
+        ("Timeout", "TimeoutError"))
+
+
+def classify_transport(exc: BaseException) -> Failure | None:
+    """The transport failure in `exc`'s chain, or None when it holds none (an SDK's own error,
+    a bug). Order matters: a TLS failure can be reported as a broken connection, a refused
+    connection inside a timeout's retries."""
+    chain = list(_chain(exc))
+    if any(isinstance(e, BodyTooLarge) for e in chain) or isinstance(exc, MalformedAnswer):
+        return Failure.MALFORMED
+    if any(isinstance(e, UnexpectedRedirect) for e in chain):
+        return Failure.REDIRECT
+    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain):
+        return Failure.TLS
+    if is_dns_failure(exc):
+        return Failure.DNS
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return Failure.REFUSED
+    if any(_is_timeout(e) for e in chain):
+        return Failure.TIMEOUT
+    if any(isinstance(e, http.client.RemoteDisconnected | ConnectionResetError
+                      | ConnectionAbortedError) for e in chain):
+        return Failure.BROKEN  # closed before an answer began
+    if any(isinstance(e, http.client.IncompleteRead) or type(e).__name__ in (
+            "IncompleteRead", "ProtocolError", "ChunkedEncodingError") for e in chain):
+        return Failure.TRUNCATED
+    if any(isinstance(e, ConnectionError) for e in chain):
+        return Failure.BROKEN
+    return None
+
+
+def classify_status(status: int | None) -> Failure | None:
+    """The failure an HTTP status says by itself (429, 5xx, 3xx), or None."""
+    if status == 429:
+        return Failure.THROTTLED
+    if status is not None and status >= 500:
+        return Failure.SERVER_ERROR
+    if status is not None and 300 <= status < 400:
+        return Failure.REDIRECT
+    return None
+
+
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
+    """Whether an answer is a web page (a proxy's, a portal's) rather than an API document."""
+    start = body.lstrip()[:200].lower()
+    return "html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html"))
+
+
+def unavailable(failure: Failure, endpoint: str, timeout: float, *, detail: str = "",
+                attempts: int | None = 1) -> Unavailable:
+    """The fact for `failure`, in the words every probe uses.
+
+    `detail` goes in parentheses (the status and code) or after a colon (what was malformed);
+    `attempts` above 1 is said ("after 3 attempts"); None says "after retries" (a client that
+    retries on its own and does not tell how often).
+    """
+    tries = (" after retries" if attempts is None
+             else f" after {attempts} attempts" if attempts > 1 else "")
+    if failure is Failure.REFUSED:
+        return Unavailable(UnavailableKind.UNREACHABLE, f"could not connect to {endpoint}")
+    if failure is Failure.DNS:
+        return Unavailable(UnavailableKind.UNREACHABLE, f"DNS lookup failed for {endpoint}")
+    if failure is Failure.TLS:
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"TLS handshake with {endpoint} failed (certificate not trusted?)")
+    if failure is Failure.TIMEOUT:
+        return Unavailable(UnavailableKind.TIMEOUT,
+                           f"no answer from {endpoint} within {timeout:g} s")
+    if failure is Failure.BROKEN:
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"the connection to {endpoint} broke before an answer")
+    if failure is Failure.THROTTLED:
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"throttled by {endpoint} ({detail or 'HTTP 429'}){tries}")
+    if failure is Failure.SERVER_ERROR:
+        return Unavailable(UnavailableKind.UNREACHABLE,
+                           f"server error from {endpoint} ({detail}){tries}")
+    if failure is Failure.REDIRECT:
+        return Unavailable(UnavailableKind.ERROR,
+                           f"unexpected redirect ({detail or 'HTTP 3xx'}) from {endpoint}, "
+                           "not followed: is the endpoint right?")
+    if failure is Failure.HTML:
+        return Unavailable(UnavailableKind.ERROR,
+                           f"malformed answer from {endpoint}: an HTML page, not the API's "
+                           "answer")
+    if failure is Failure.TRUNCATED:
+        return Unavailable(UnavailableKind.ERROR,
+                           f"truncated answer from {endpoint} (the connection broke mid-body)")
+    return Unavailable(UnavailableKind.ERROR,
+                       f"malformed answer from {endpoint}" + (f": {detail}" if detail else ""))
+
+
+def timed_out_after(said: Unavailable, timeout: float) -> Unavailable:
+    """The deadline passed during retries: what the last attempt got, and that time ran out."""
+    return Unavailable(said.kind, f"{said.reason}; gave up at the {timeout:g} s deadline",
+                       said.permission)
+
+
+def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
+    """`read()`, or the fact `unavailable` when reading it raised.
+
+    Each fact is read on its own: a field of an odd type, or a bug in the code that reads one
+    advisory, makes that fact `unknown`, never the whole bucket's verdicts.
+    """
+    try:
+        return read()
+    except MalformedAnswer as exc:
+        return Unavailable(UnavailableKind.ERROR, f"malformed answer ({what}): {exc}")
+    except Exception as exc:
+        log.debug("reading %s failed", what, exc_info=True)
+        return Unavailable(UnavailableKind.ERROR,
+                           f"an answer that could not be read ({what}: {type(exc).__name__})")
+
+
+# ---- text from servers -------------------------------------------------------------------
+
+# A server's error code or a lifecycle condition is a word or two: longer ones are cut.
+SERVER_TEXT_LIMIT = 100
+
+
+def server_text(value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """Text a server sent (an error code, a rule's id or condition), as it may be shown:
+    control characters escaped, cut to `limit` characters. Applied where a probe reads it."""
+    return neutralise(str(value), limit)
+
+
+def answers_from(url: str, origin: str) -> str:
+    """The note that names where a bucket's answers came from, masked and neutralised."""
+    return f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
+
+
+# ---- bounded answers ---------------------------------------------------------------------
+
+# The longest answer body read. A bucket's versioning, lifecycle or properties document is a
+# few kilobytes; a longer body is hostile or broken, and reading it whole would cost memory
+# (an endless body) and time (a huge valid document to parse).
+MAX_BODY = 1 << 20
+
+
+class BodyTooLarge(MalformedAnswer):
+    """An answer longer than MAX_BODY: refused, as a malformed answer, before it is parsed."""
+
+    def __init__(self, limit: int = MAX_BODY) -> None:
+        super().__init__(f"an answer over {limit // 1024} KB, where a bucket's settings are a "
+                         "few kilobytes (refused unread)")
+
+
+def read_capped(chunks: Iterable[bytes], limit: int = MAX_BODY) -> bytes:
+    """The body from `chunks`, or BodyTooLarge as soon as it passes `limit` bytes."""
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(body)
+
+
+def declared_too_large(headers: Mapping[str, str], limit: int = MAX_BODY) -> bool:
+    """Whether Content-Length already says the body is over `limit`."""
+    try:
+        return int(str(headers.get("Content-Length", "")).strip()) > limit
+    except ValueError:
+        return False
+
+
+def cap_requests_body(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A `requests` response hook: read the body now, at most MAX_BODY, before anyone else.
+
+    Registered first on a session (GCS, and the Azure SDKs' transport), it runs before
+    requests itself would read the whole body into memory; read errors keep requests' own
+    exception types, as `Response.content` raises them.
+    """
+    if response._content is False:  # not read yet (requests' own marker)
+        try:
+            if declared_too_large(response.headers):
+                raise BodyTooLarge()
+            response._content = read_capped(response.iter_content(65536))
+        except BodyTooLarge:
+            response.close()  # the rest stays unread: the connection is not reused
+            raise
+        response._content_consumed = True
+    return response
