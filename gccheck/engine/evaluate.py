@@ -33,9 +33,7 @@ from gccheck.target import TargetSpec
 
 def unavailable_facts(provider: str, kind: UnavailableKind, reason: str) -> BucketFacts:
     """Facts of a bucket none of which could be read, all for one reason."""
-    missing = Unavailable(kind, reason)
-    return BucketFacts(provider=provider, versioning=missing, blob_soft_delete=missing,
-                       lifecycle=missing, delete_protection=missing)
+    return BucketFacts.unavailable(provider, Unavailable(kind, reason))
 
 
 def _no_probe(bucket: BucketLocation) -> BucketFacts:
