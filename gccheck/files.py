@@ -70,7 +70,7 @@ def _count_nodes(text: str, limit: int, where: str) -> None:
     try:
         count = 0
         while loader.check_event():
-            if isinstance(loader.get_event(), _NODE_EVENTS):
+            if isinstance(loader.get_event(), _NODE_EVENTS):  # type: ignore[no-untyped-call]
                 count += 1
                 if count > limit:
                     raise InputError(f"{where}: more than {limit:,} YAML values (the most "
