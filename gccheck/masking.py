@@ -28,6 +28,15 @@ SECRET_NAME = re.compile(
 # A backslash-escaped character (JSON's \", Prometheus' \\) belongs to the userinfo, and so
 # does a secret's own last backslash, right before the '@'.
 _URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)((?:[^\s'\"\\]|\\.|\\(?=@))*)@", re.I)
+_SCHEME_CHAR = re.compile(r"[a-z0-9+.\-]", re.I)
+_SCHEME_FIRST = re.compile(r"[a-z]", re.I)
+_WORD = re.compile(r"\w")
+# A run of characters a URL's userinfo may hold (as _URL_USERINFO reads them): one URL with
+# its userinfo lies inside one run.
+_RUN = re.compile(r"(?:[^\s'\"\\]|\\.)+")
+# A PEM private key block (the block cut short is _SHAPES' business).
+_PEM_BEGIN = re.compile(r"-----BEGIN[^-]*PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END[^-]*PRIVATE KEY-----")
 # Placeholders in help texts (s3://<key>:<secret>@host, az://:<key>@account) are not secrets.
 _PLACEHOLDER = re.compile(r"^(?:<[a-z-]+>)?(?::<[a-z-]+>)?$")
 # (pattern, lowercase words one of which any match contains): a pattern is skipped where none
@@ -37,18 +46,19 @@ _SHAPES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"(AccountKey=)[^;\s'\"]+", re.I), ("accountkey=",)),
     (re.compile(r"(SharedAccessSignature=)[^;\s'\"]+", re.I), ("sharedaccesssignature=",)),
     (re.compile(r"([?&]sig=)[^&\s'\"]+", re.I), ("sig=",)),
-    # key=value pairs whose name says secret (aws_secret_access_key = ..., token: ...).
+    # key=value pairs whose name says secret (aws_secret_access_key = ..., token: ...). The
+    # match starts where the name's run of word characters starts and takes the run whole
+    # (possessive), so a run of 'secretsecret...' is scanned once, not once per 'secret'.
     (re.compile(
-        r"((?:secret|token|password|passwd|private[_-]?key|account[_-]?key|access[_-]?key)"
-        r"[\w-]*['\"]?\s*[=:]\s*['\"]?)[^\s'\",;&]+",
+        r"((?<![\w-])(?=[\w-]*?(?:secret|token|password|passwd|private[_-]?key|account[_-]?key"
+        r"|access[_-]?key))[\w-]*+['\"]?\s*[=:]\s*['\"]?)[^\s'\",;&]+",
         re.I,
     ), ("secret", "token", "passw", "private", "account", "access")),
-    # PEM blocks, plain or URL-encoded.
-    (re.compile(r"()-----BEGIN[^-]*PRIVATE KEY-----.*?-----END[^-]*PRIVATE KEY-----", re.S),
-     ("-----begin",)),
     # A block cut short (no END line) is hidden to the end of the text.
-    (re.compile(r"()-----BEGIN[^-\n]*PRIVATE[^-\n]*KEY-----.*?(?:-----END[^-]*KEY-----|$)",
-                re.S),
+    # (`BEGIN[^-\n]*PRIVATE[^-\n]*KEY` said with a look-ahead and a possessive run: the
+    # same blocks, without trying every 'PRIVATE' of a long line against every end.)
+    (re.compile(r"()-----BEGIN(?=[^-\n]*?PRIVATE)[^-\n]*+(?<=KEY)-----.*?"
+                r"(?:-----END[^-]*KEY-----|$)", re.S),
      ("-----begin",)),
     (re.compile(r"()(?:%2D){5}BEGIN.*?PRIVATE.*?(?:%2D){5}.*?(?:END.*?(?:%2D){5}|$)",
                 re.S | re.I), ("%2d",)),
@@ -73,17 +83,75 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+def _scheme_start(run: str, colon: int) -> int | None:
+    """Where the scheme before run[colon:colon+3] == '://' starts, as _URL_USERINFO's
+    `\\b[a-z][a-z0-9+.-]*` would find it (leftmost), or None."""
+    start = colon
+    while start > 0 and _SCHEME_CHAR.match(run[start - 1]):
+        start -= 1
+    for p in range(start, colon):
+        if _SCHEME_FIRST.match(run[p]) and (p == 0 or not _WORD.match(run[p - 1])):
+            return p
+    return None
+
+
+def _userinfo_span(run: str) -> tuple[int, int] | None:
+    """(start, end) of the URL userinfo in one run, or None. Each run holds at most one: the
+    first scheme takes the userinfo to the run's last '@' (the regex is greedy)."""
+    last_at = run.rfind("@")
+    colon = run.find("://")
+    while colon >= 0 and colon + 3 <= last_at:
+        if _scheme_start(run, colon) is not None:
+            return colon + 3, last_at
+        colon = run.find("://", colon + 1)
+    return None
+
+
+def url_userinfos(text: str) -> list[str]:
+    """Every URL userinfo (`user:password`) in the text, as _URL_USERINFO finds them."""
+    if "@" not in text or "://" not in text:
+        return []
+    found = []
+    for match in _RUN.finditer(text):
+        span = _userinfo_span(match.group(0))
+        if span is not None:
+            found.append(match.group(0)[span[0]:span[1]])
+    return found
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    span = _userinfo_span(run)
+    if span is None or _PLACEHOLDER.match(run[span[0]:span[1]]):
+        return run
+    hidden = f"{MASK}:{MASK}" if ":" in run[span[0]:span[1]] else MASK
+    return f"{run[:span[0]]}{hidden}{run[span[1]:]}"
+
+
 def mask_url(url: str) -> str:
-    """The URL with any user:password part replaced by ***."""
+    """The URL with any user:password part replaced by ***.
 
-    def hide(match: re.Match[str]) -> str:
-        userinfo = match.group(2)
-        if _PLACEHOLDER.match(userinfo):
-            return match.group(0)
-        hidden = f"{MASK}:{MASK}" if ":" in userinfo else MASK
-        return f"{match.group(1)}{hidden}@"
+    Linear in the text: the same matches as _URL_USERINFO.sub, found run by run (the regex
+    rescans the rest of a run from every '://' in it: 20 KB of 'a://' took 30 s).
+    """
+    if "@" not in url or "://" not in url:
+        return url
+    return _RUN.sub(_mask_run, url)
 
-    return _URL_USERINFO.sub(hide, url)
+
+def _mask_pem(text: str) -> str:
+    # BEGIN ... the first END after it; without an END, no later BEGIN has one either (the
+    # regex `BEGIN.*?END` rescanned the rest of the text from every BEGIN).
+    out: list[str] = []
+    at = 0
+    while True:
+        begin = _PEM_BEGIN.search(text, at)
+        end = _PEM_END.search(text, begin.end()) if begin else None
+        if begin is None or end is None:
+            out.append(text[at:])
+            return "".join(out)
+        out += [text[at:begin.start()], MASK]
+        at = end.end()
 
 
 def mask_url_value(url: str) -> str:
@@ -195,10 +263,10 @@ class Redactor:
                 continue
             if is_secret_name(name):
                 self.add(value)
-            for match in _URL_USERINFO.finditer(value):
+            for userinfo in url_userinfos(value):
                 # The password part; the user part too when it is long enough to be a key id
                 # (AWS: 20 characters), not a user name such as 'wandb'.
-                user, _, password = match.group(2).partition(":")
+                user, _, password = userinfo.partition(":")
                 self.add(password)
                 if len(user) >= 16:
                     self.add(user)
@@ -209,6 +277,8 @@ class Redactor:
         if known is not None:
             text = known.sub(MASK, text)
         text = mask_url(text)
+        if "-----" in text:
+            text = _mask_pem(text)
         # Only for ASCII is lower() exact: re.I also matches 'ſ' to 's' and 'ı' to 'i'.
         lowered = text.lower() if text.isascii() else None
         for shape, words in _SHAPES:

@@ -164,3 +164,33 @@ def test_values_file_with_too_many_values_is_refused(tmp_path: Path) -> None:
                                       str(dense_yaml(tmp_path / "dense.yaml"))])
     assert code == 2, (out, err)
     assert "more than 50,000 YAML values" in err and err.count("\n") == 1, err
+
+
+def test_a_hostile_bucket_url_is_refused_in_linear_time(tmp_path: Path) -> None:
+    # Issue 15: masking the URL for the error rescanned the rest of the text from every '://'
+    # (20 KB of 'a://' took 30 s). 200 KB now take milliseconds; the timeout is generous.
+    env = tmp_path / "wandb.env"
+    env.write_text("GORILLA_ARTIFACT_GC_ENABLED=true\nBUCKET=" + "a://" * 50_000 + "\n")
+    proc = subprocess.run([sys.executable, "-m", "gccheck", "check", "--hosting", "on-prem",
+                           "--env-file", str(env)], capture_output=True, text=True,
+                          env=clean_env(), timeout=20)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+_REDACT_HOSTILE = """
+import sys
+from gccheck.masking import Redactor
+redactor = Redactor(["a-learnt-secret-value"])
+for text in ["a://" * 50_000, "secret" * 50_000, "-----BEGIN PRIVATE KEY-----" * 20_000,
+             "-----BEGIN" + " PRIVATE" * 50_000, "s3://" + "a." * 50_000 + "://k:a-learnt@h"]:
+    redactor.redact(text)
+print("done")
+"""
+
+
+def test_the_redactor_is_linear_on_hostile_text() -> None:
+    # Every line gccheck writes passes through the redactor; each of these took tens of
+    # seconds to minutes (a regex retried from every '://', 'secret' or BEGIN).
+    proc = subprocess.run([sys.executable, "-c", _REDACT_HOSTILE], capture_output=True,
+                          text=True, env=clean_env(), timeout=20)
+    assert proc.stdout == "done\n", proc.stderr
