@@ -12,9 +12,12 @@ import html
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
+
+from gccheck.neutral import neutralise
+from gccheck.url_parts import split_credentials, split_userinfo
 
 MASK = "***"
 
@@ -154,21 +157,36 @@ def _mask_pem(text: str) -> str:
         at = end.end()
 
 
+# The schemes a mistyped bucket URL may start with (s3:/KEY:SECRET@host): kept when masked,
+# so that the mistake stays visible. Only these: in `KEY:SECRET@host` the key is no scheme.
+_TYPO_HEAD = re.compile(r"^((?:s3|cw|gs|az|gcs|azure|abfs|wasb|s3a|s3n|minio|https?)[:/]+)",
+                        re.I)
+
+
+def _hidden(userinfo: str) -> str:
+    return f"{MASK}:{MASK}" if ":" in userinfo else MASK
+
+
 def mask_url_value(url: str) -> str:
     """One URL (a value, not free text) with everything between :// and its last '@' hidden.
 
     mask_url finds URLs in text, so it stops at quotes and spaces; a lone value has no such
-    boundary, and a secret may hold quotes or spaces.
+    boundary, and a secret may hold quotes or spaces. A mistyped scheme keeps what the user
+    typed around the secrets: `s3:/KEY:SECRET@host/b` is shown as `s3:/***:***@host/b`.
     """
-    head, sep, rest = url.partition("://")
-    if not sep and "@" in url:  # s3:/KEY:SECRET@host, a typo: still hide what precedes '@'
-        return f"{MASK}@{url.rpartition('@')[2]}"
-    if not sep or "@" not in rest:
+    parts = split_userinfo(url)
+    if parts is None:
+        if "@" not in url:
+            return mask_url(url)
+        head_match = _TYPO_HEAD.match(url)
+        head = head_match.group(1) if head_match else ""
+        userinfo, _, after = url[len(head):].rpartition("@")
+        return f"{head}{_hidden(userinfo)}@{after}"
+    if parts.userinfo is None:
         return mask_url(url)
-    userinfo, _, after = rest.rpartition("@")
-    if _PLACEHOLDER.match(userinfo):
+    if _PLACEHOLDER.match(parts.userinfo):
         return url
-    return f"{head}://{MASK}:{MASK}@{after}" if ":" in userinfo else f"{head}://{MASK}@{after}"
+    return f"{parts.scheme}://{_hidden(parts.userinfo)}@{parts.rest}"
 
 
 def describe_value(value: str, limit: int = 24) -> str:
@@ -178,25 +196,48 @@ def describe_value(value: str, limit: int = 24) -> str:
     return repr(value)
 
 
-def _variants(secret: str) -> set[str]:
+def _markdown(text: str) -> str:
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
+# How gccheck's own code shows a value: as it is, quoted with repr() (describe_value and every
+# `{value!r}`: quotes and backslashes escaped), with outside text neutralised (`\x1b`).
+_SHOWN: tuple[Callable[[str], str], ...] = (
+    lambda s: s,
+    lambda s: repr(s)[1:-1],
+    lambda s: s.replace("\\", "\\\\").replace("'", "\\'"),
+    lambda s: s.replace("\\", "\\\\").replace('"', '\\"'),
+    lambda s: neutralise(s, None),
+)
+# How each format then writes it: JSON (and Prometheus labels), HTML, JUnit's XML, URLs,
+# Markdown's backslash escapes.
+_WRITTEN: tuple[Callable[[str], str], ...] = (
+    lambda s: s,
+    lambda s: json.dumps(s)[1:-1],
+    lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    html.escape,
+    lambda s: html.escape(s, quote=False),
+    lambda s: html.escape(s, quote=False).replace('"', "&quot;"),
+    lambda s: quote(s, safe=""),
+    lambda s: quote_plus(s, safe=""),
+    lambda s: s.replace("|", "\\|"),
+    _markdown,
+)
+
+
+def _variants(secret: str, min_len: int = _MIN_SECRET_LEN) -> set[str]:
+    """Every form of `secret` that gccheck could write: each way it shows a value, as each
+    format escapes it, and its base64 forms."""
     raw = secret.encode("utf-8", "surrogateescape")
-    found = {
-        secret,
-        # As the formats escape it: JSON (and Prometheus labels), HTML, JUnit's XML.
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        html.escape(secret, quote=False).replace('"', "&quot;"),
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
+    found = {write(show(secret)) for show in _SHOWN for write in _WRITTEN}
+    found |= {
         base64.b64encode(raw).decode("ascii"),
         base64.urlsafe_b64encode(raw).decode("ascii"),
+        # Base64 of a secret inside a longer blob is not aligned; the padded form covers whole
+        # values (Kubernetes Secrets), the stripped one covers '='-less encoders.
+        base64.b64encode(raw).decode("ascii").rstrip("="),
     }
-    # Base64 of a secret inside a longer blob is not aligned; the padded form above covers
-    # whole values (Kubernetes Secrets), the stripped one covers '='-less encoders.
-    found.add(base64.b64encode(raw).decode("ascii").rstrip("="))
-    return {v for v in found if len(v) >= _MIN_SECRET_LEN}
+    return {v for v in found if len(v) >= min_len}
 
 
 def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -234,27 +275,44 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        # Secrets shorter than _MIN_SECRET_LEN that the run learnt for certain (keys in the
+        # bucket URL, secret-named settings): hidden where they stand alone, not inside a
+        # longer word (a key 'ab12' must not turn 'lab123' into 'l***3').
+        self._short: set[str] = set()
+        self._short_pattern: re.Pattern[str] | None = None
         # An audit's workers learn secrets (live settings) while other threads redact (debug
         # lines, the report of a deployment given up on): one lock for the set and pattern.
         self._lock = threading.Lock()
         for secret in secrets:
             self.add(secret)
 
-    def add(self, secret: str | None) -> None:
-        """Remember a secret (and its URL-encoded and base64 forms) to hide from now on."""
-        if (secret and len(secret.strip()) >= _MIN_SECRET_LEN and not is_flag_word(secret)
-                and not _REFERENCE.fullmatch(secret.strip())):
-            found = _variants(secret) | _variants(secret.strip())
-            with self._lock:
-                if not found <= self._secrets:
-                    self._secrets |= found
-                    self._pattern = None
+    def add(self, secret: str | None, *, any_length: bool = False) -> None:
+        """Remember a secret (and every form gccheck could write it in) to hide from now on.
 
-    def _known(self) -> re.Pattern[str] | None:
+        Values shorter than 8 characters are learnt only with `any_length` (a key the run
+        knows is one, such as a bucket URL's), and hidden only where they stand alone.
+        """
+        if not secret or is_flag_word(secret) or _REFERENCE.fullmatch(secret.strip()):
+            return
+        found = _variants(secret) | _variants(secret.strip())
+        short = (_variants(secret, 1) | _variants(secret.strip(), 1)) - found if any_length \
+            else set()
+        with self._lock:
+            if not found <= self._secrets:
+                self._secrets |= found
+                self._pattern = None
+            if not short <= self._short:
+                self._short |= short
+                self._short_pattern = None
+
+    def _known(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
         with self._lock:
             if self._pattern is None and self._secrets:
                 self._pattern = _trie_pattern(self._secrets)
-            return self._pattern
+            if self._short_pattern is None and self._short:
+                alone = _trie_pattern(self._short).pattern
+                self._short_pattern = re.compile(f"(?<![A-Za-z0-9])(?:{alone})(?![A-Za-z0-9])")
+            return self._pattern, self._short_pattern
 
     def add_settings(self, values: Mapping[str, str | None]) -> None:
         """Remember the values of every secret-named variable, and secrets inside URLs."""
@@ -262,20 +320,28 @@ class Redactor:
             if value is None:
                 continue
             if is_secret_name(name):
-                self.add(value)
-            for userinfo in url_userinfos(value):
-                # The password part; the user part too when it is long enough to be a key id
-                # (AWS: 20 characters), not a user name such as 'wandb'.
-                user, _, password = userinfo.partition(":")
-                self.add(password)
-                if len(user) >= 16:
-                    self.add(user)
+                self.add(value, any_length=True)
+            parts = split_userinfo(value.strip()) if name == "BUCKET" else None
+            # The bucket URL is one value: its userinfo runs to the last '@', quotes and all.
+            userinfos = [parts.userinfo] if parts is not None and parts.userinfo else []
+            for userinfo in userinfos or url_userinfos(value):
+                # The password part; the user part of the bucket URL (an access key, however
+                # short), and of other URLs when it is long enough to be a key id (AWS: 20
+                # characters), not a user name such as 'wandb'.
+                user, password = split_credentials(userinfo) or ("", userinfo)
+                for part in {password, unquote(password)}:
+                    self.add(part, any_length=True)
+                if name == "BUCKET" or len(user) >= 16:
+                    for part in {user, unquote(user)}:
+                        self.add(part, any_length=name == "BUCKET")
 
     def redact(self, text: str) -> str:
         """The text with every known secret and secret-shaped substring replaced by ***."""
-        known = self._known()
+        known, short = self._known()
         if known is not None:
             text = known.sub(MASK, text)
+        if short is not None:
+            text = short.sub(MASK, text)
         text = mask_url(text)
         if "-----" in text:
             text = _mask_pem(text)
