@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from gccheck.errors import InputError
-from gccheck.files import load_yaml_document
+from gccheck.files import load_yaml_document, read_text
 
 Path = tuple[str, ...]
 # Deeper than any real values file; stops recursive YAML aliases (&a [*a]) early.
@@ -50,10 +50,22 @@ def load_document(path: str) -> tuple[Mapping[str, Any], dict[Path, int]]:
     if data is None:
         return {}, {}
     if not isinstance(data, Mapping):
+        if isinstance(data, str) and _looks_like_dotenv(path):
+            raise InputError(f"values file {path}: looks like a dotenv file (KEY=VALUE lines), "
+                             "not Helm values: give it with --env-file")
         raise InputError(f"values file {path}: line 1: expected a mapping of keys, got a "
                          f"{_kind(data)}")
     check_expanded_size(data, f"values file {path}")
     return data, line_index(root)
+
+
+def _looks_like_dotenv(path: str) -> bool:
+    from gccheck.sources.dotenv import parse_dotenv
+
+    try:
+        return bool(parse_dotenv(read_text(path, "values file", MAX_VALUES_FILE_BYTES), path))
+    except InputError:
+        return False
 
 
 def check_expanded_size(data: Any, what: str, limit: int = MAX_VALUES) -> int:
