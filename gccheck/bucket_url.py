@@ -17,6 +17,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from gccheck.errors import InputError
 from gccheck.masking import mask_url_value
+from gccheck.url_parts import (
+    endpoint_scheme,
+    in_domain,
+    parse_bool,
+    split_credentials,
+    split_userinfo,
+)
 
 AWS = "aws"
 S3_COMPATIBLE = "s3-compatible"
@@ -85,38 +92,30 @@ def _bool_param(url: str, params: dict[str, list[str]], name: str) -> bool | Non
     values = params.get(name)
     if not values:
         return None
-    value = values[-1].strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise _fail(url, f"query parameter {name}={values[-1]!r} is not true or false")
+    try:
+        return parse_bool(values[-1])
+    except ValueError:
+        raise _fail(url, f"query parameter {name}={values[-1]!r} is not true or false") from None
 
 
 def _split(url: str) -> tuple[str, str | None, str, str, str]:
     """scheme, userinfo, host[:port], path, query. Tolerates '/' inside unencoded secrets."""
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", url, re.S)
-    if not match:
+    parts = split_userinfo(url)
+    if parts is None:
         raise _fail(url, "expected SCHEME://..., e.g. s3://bucket, gs://bucket, az://account/container")
-    scheme, rest = match.group(1).lower(), match.group(2)
-    userinfo: str | None = None
-    if "@" in rest:
-        # The last '@' ends the userinfo, before '?' and '#' are looked for: a secret may hold
-        # '/', '?' or '#' unencoded (AWS keys often hold '/'), and W&B's query has no '@'.
-        userinfo, _, rest = rest.rpartition("@")
-    rest, _, query = rest.partition("?")
+    rest, _, query = parts.rest.partition("?")
     rest, _, _fragment = rest.partition("#")
     netloc, slash, path = rest.partition("/")
-    return scheme, userinfo, netloc, path if slash else "", query
+    return parts.scheme.lower(), parts.userinfo, netloc, path if slash else "", query
 
 
 def _credentials(url: str, userinfo: str | None) -> tuple[str | None, str | None]:
     if userinfo is None:
         return None, None
-    user, colon, password = userinfo.partition(":")
-    if not colon:
+    credentials = split_credentials(userinfo)
+    if credentials is None:
         raise _fail(url, "credentials must look like <key>:<secret>@")
-    return unquote(user) or None, unquote(password) or None
+    return unquote(credentials[0]) or None, unquote(credentials[1]) or None
 
 
 def _host_and_port(url: str, netloc: str) -> tuple[str, int | None]:
@@ -129,11 +128,6 @@ def _host_and_port(url: str, netloc: str) -> tuple[str, int | None]:
     if not host or not _HOST.match(host):
         raise _fail(url, "missing or malformed host name")
     return host, port
-
-
-def _in_domain(host: str, *domains: str) -> bool:
-    host = host.lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 _AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn")
@@ -159,10 +153,8 @@ def validate_endpoint_url(value: str, where: str = "--endpoint-url") -> str:
 
 
 def _endpoint(host: str, port: int | None, tls: bool | None) -> str:
-    # AWS and CoreWeave only serve HTTPS; other stores say so with tls=true.
-    secure = tls if tls is not None else _in_domain(host, *_AWS_DOMAINS, *_COREWEAVE_DOMAINS)
     hostport = f"{host}:{port}" if port is not None else host
-    return f"{'https' if secure else 'http'}://{hostport}"
+    return f"{endpoint_scheme(host, tls)}://{hostport}"
 
 
 def _bucket_and_path(url: str, path: str, what: str = "bucket") -> tuple[str, str]:
@@ -178,9 +170,9 @@ def _s3_provider_for(endpoint_url: str | None, scheme: str) -> str:
     if endpoint_url is None:
         return AWS
     host = urlsplit(endpoint_url).hostname or ""
-    if _in_domain(host, *_AWS_DOMAINS):
+    if in_domain(host, *_AWS_DOMAINS):
         return AWS
-    if _in_domain(host, *_COREWEAVE_DOMAINS):
+    if in_domain(host, *_COREWEAVE_DOMAINS):
         return COREWEAVE
     return S3_COMPATIBLE
 
