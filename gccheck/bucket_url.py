@@ -33,6 +33,8 @@ GCP = "gcp"
 AZURE = "azure"
 
 COREWEAVE_ENDPOINT = "https://cwobject.com"
+# The longest real form is gs://EMAIL:URL-ENCODED-PEM@bucket, about 3,500 characters.
+MAX_URL_LENGTH = 16 * 1024
 
 _SCHEMES = {"s3", "cw", "gs", "az"}
 _WRONG_SCHEMES = {
@@ -296,6 +298,9 @@ def parse_bucket_url(url: str, endpoint_url: str | None = None) -> BucketLocatio
     url = url.strip()
     if not url:
         raise InputError("invalid bucket URL '': empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise InputError(f"invalid bucket URL: {len(url):,} characters long, more than the "
+                         f"{MAX_URL_LENGTH:,} any W&B bucket URL needs (not shown)")
     scheme, userinfo, netloc, path, query = _split(url)
     if scheme not in _SCHEMES:
         hint = _WRONG_SCHEMES.get(scheme)

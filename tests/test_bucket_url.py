@@ -179,3 +179,13 @@ def test_a_bucket_name_note_is_shown_in_the_report(tmp_path: Any, gccheck_inproc
     run = gccheck_inproc("check", "--hosting", "dedicated-cloud", "--bucket", "s3://Legacy_Bucket",
                          env={"GORILLA_ARTIFACT_GC_ENABLED": "true"})
     assert "breaks S3's naming rules (uppercase letters; underscores)" in run.out + run.err
+
+
+def test_a_bucket_url_longer_than_any_real_one_is_refused_unseen() -> None:
+    with pytest.raises(InputError) as error:
+        parse_bucket_url("s3://AK:" + "S" * 20_000 + "@minio:9000/b")
+    assert "20,0" in str(error.value) and "SSSS" not in str(error.value)
+    # A Google service account key in the URL (the longest real form) is well within it.
+    pem = "%2D" * 5 + "BEGIN%20PRIVATE%20KEY" + "%2D" * 5 + "A" * 2300 + "%2D" * 5
+    assert parse_bucket_url(f"gs://svc%40p.iam.gserviceaccount.com:{pem}@wandb-files").bucket \
+        == "wandb-files"
