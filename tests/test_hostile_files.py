@@ -182,7 +182,8 @@ import sys
 from gccheck.masking import Redactor
 redactor = Redactor(["a-learnt-secret-value"])
 for text in ["a://" * 50_000, "secret" * 50_000, "-----BEGIN PRIVATE KEY-----" * 20_000,
-             "-----BEGIN" + " PRIVATE" * 50_000, "s3://" + "a." * 50_000 + "://k:a-learnt@h"]:
+             "-----BEGIN" + " PRIVATE" * 50_000, "s3://" + "a." * 50_000 + "://k:a-learnt@h",
+             "%2D%2D%2D%2D%2DBEGIN" * 20_000 + "PRIVATE"]:
     redactor.redact(text)
 print("done")
 """
@@ -190,7 +191,8 @@ print("done")
 
 def test_the_redactor_is_linear_on_hostile_text() -> None:
     # Every line gccheck writes passes through the redactor; each of these took tens of
-    # seconds to minutes (a regex retried from every '://', 'secret' or BEGIN).
+    # seconds to minutes (a regex retried from every '://', 'secret' or BEGIN, plain or
+    # URL-encoded).
     proc = subprocess.run([sys.executable, "-c", _REDACT_HOSTILE], capture_output=True,
                           text=True, env=clean_env(), timeout=20)
     assert proc.stdout == "done\n", proc.stderr
