@@ -17,6 +17,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from gccheck.errors import InputError
 from gccheck.masking import mask_url_value
+from gccheck.neutral import neutralise
+from gccheck.url_parts import (
+    endpoint_scheme,
+    in_domain,
+    parse_bool,
+    split_credentials,
+    split_userinfo,
+)
 
 AWS = "aws"
 S3_COMPATIBLE = "s3-compatible"
@@ -25,6 +33,8 @@ GCP = "gcp"
 AZURE = "azure"
 
 COREWEAVE_ENDPOINT = "https://cwobject.com"
+# The longest real form is gs://EMAIL:URL-ENCODED-PEM@bucket, about 3,500 characters.
+MAX_URL_LENGTH = 16 * 1024
 
 _SCHEMES = {"s3", "cw", "gs", "az"}
 _WRONG_SCHEMES = {
@@ -38,11 +48,6 @@ _WRONG_SCHEMES = {
     "http": "s3://<key>:<secret>@host:port/bucket or --endpoint-url",
     "https": "s3://<key>:<secret>@host:port/bucket or --endpoint-url",
 }
-# AWS's rules (3-63), lenient on case and '_' that legacy buckets and other stores allow.
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$", re.I)
-_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9]$")
-_AZ_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-_AZ_CONTAINER = re.compile(r"^(?:\$root|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62})$")
 _HOST = re.compile(r"^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9\-_.]*[a-z0-9])?)$", re.I)
 
 
@@ -77,6 +82,105 @@ class BucketLocation:
         return self.bucket
 
 
+# ---- naming rules, per provider, checked before any call ---------------------------------------
+# S3: docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose
+# buckets; legacy us-east-1 buckets may hold uppercase letters and underscores, up to 255
+# characters). GCS: cloud.google.com/storage/docs/buckets#naming. Azure: "Naming and
+# Referencing Containers, Blobs, and Metadata" and the storage account name rule.
+
+_IP_ADDRESS = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
+_AZ_SPECIAL_CONTAINERS = ("$root", "$web", "$logs")
+
+
+def _shown(name: str) -> str:
+    return repr(neutralise(name, 80))
+
+
+def _ends_alnum(name: str) -> bool:
+    return name[:1].isascii() and name[:1].isalnum() and name[-1:].isascii() and \
+        name[-1:].isalnum()
+
+
+def s3_name_rules(name: str) -> tuple[list[str], list[str]]:
+    """(rules no S3 store relaxes that the name breaks, rules only AWS's current ones enforce)."""
+    broken: list[str] = []
+    relaxed: list[str] = []
+    if len(name) < 3 or len(name) > 255:
+        broken.append(f"it must be 3 to 63 characters long (it has {len(name)})")
+    elif len(name) > 63:
+        relaxed.append(f"more than 63 characters ({len(name)})")
+    if re.search(r"[^A-Za-z0-9._\-]", name):
+        broken.append("only letters, digits, '.', '-' (and '_' in legacy buckets) are allowed")
+    if name and not _ends_alnum(name):
+        broken.append("it must begin and end with a letter or digit")
+    if ".." in name:
+        broken.append("it must not contain two adjacent periods")
+    if _IP_ADDRESS.match(name):
+        broken.append("it must not be formatted as an IP address")
+    if broken:
+        return broken, relaxed
+    if any(ch.isupper() for ch in name):
+        relaxed.append("uppercase letters")
+    if "_" in name:
+        relaxed.append("underscores")
+    lowered = name.lower()
+    relaxed += [f"the reserved prefix {p!r}" for p in _S3_RESERVED_PREFIXES
+                if lowered.startswith(p)]
+    relaxed += [f"the reserved suffix {p!r}" for p in _S3_RESERVED_SUFFIXES
+                if lowered.endswith(p)]
+    return broken, relaxed
+
+
+def gcs_name_rules(name: str) -> list[str]:
+    """The GCS naming rules the name breaks (GCS relaxes none of them)."""
+    broken: list[str] = []
+    limit = 222 if "." in name else 63
+    if len(name) < 3 or len(name) > limit:
+        broken.append(f"it must be 3 to 63 characters long, or up to 222 with dots (it has "
+                      f"{len(name)})")
+    if re.search(r"[^a-z0-9._\-]", name):
+        broken.append("only lowercase letters, digits, '-', '_' and '.' are allowed")
+    if name and not _ends_alnum(name):
+        broken.append("it must begin and end with a letter or digit")
+    if ".." in name:
+        broken.append("it must not contain two adjacent periods")
+    if any(len(part) > 63 for part in name.split(".")) and "." in name:
+        broken.append("each dot-separated part must be at most 63 characters")
+    if _IP_ADDRESS.match(name):
+        broken.append("it must not be formatted as an IP address")
+    if name.lower().startswith("goog") or re.search(r"g[o0]{2}g[l1]e", name.lower()):
+        broken.append("it must not begin with 'goog' or contain 'google'")
+    return broken
+
+
+def azure_account_rules(name: str) -> list[str]:
+    """The storage account naming rules the name breaks."""
+    broken: list[str] = []
+    if len(name) < 3 or len(name) > 24:
+        broken.append(f"must be 3 to 24 characters long (it has {len(name)})")
+    if re.search(r"[^a-z0-9]", name):
+        broken.append("may hold only lowercase letters and digits")
+    return broken
+
+
+def azure_container_rules(name: str) -> list[str]:
+    """The blob container naming rules the name breaks."""
+    if name in _AZ_SPECIAL_CONTAINERS:
+        return []
+    broken: list[str] = []
+    if len(name) < 3 or len(name) > 63:
+        broken.append(f"it must be 3 to 63 characters long (it has {len(name)})")
+    if re.search(r"[^a-z0-9\-]", name):
+        broken.append("only lowercase letters, digits and '-' are allowed")
+    if name and not _ends_alnum(name):
+        broken.append("it must begin and end with a letter or digit")
+    if "--" in name:
+        broken.append("it must not contain two dashes in a row")
+    return broken
+
+
 def _fail(url: str, why: str) -> InputError:
     return InputError(f"invalid bucket URL {mask_url_value(url)!r}: {why}")
 
@@ -85,38 +189,30 @@ def _bool_param(url: str, params: dict[str, list[str]], name: str) -> bool | Non
     values = params.get(name)
     if not values:
         return None
-    value = values[-1].strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise _fail(url, f"query parameter {name}={values[-1]!r} is not true or false")
+    try:
+        return parse_bool(values[-1])
+    except ValueError:
+        raise _fail(url, f"query parameter {name}={values[-1]!r} is not true or false") from None
 
 
 def _split(url: str) -> tuple[str, str | None, str, str, str]:
     """scheme, userinfo, host[:port], path, query. Tolerates '/' inside unencoded secrets."""
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", url, re.S)
-    if not match:
+    parts = split_userinfo(url)
+    if parts is None:
         raise _fail(url, "expected SCHEME://..., e.g. s3://bucket, gs://bucket, az://account/container")
-    scheme, rest = match.group(1).lower(), match.group(2)
-    userinfo: str | None = None
-    if "@" in rest:
-        # The last '@' ends the userinfo, before '?' and '#' are looked for: a secret may hold
-        # '/', '?' or '#' unencoded (AWS keys often hold '/'), and W&B's query has no '@'.
-        userinfo, _, rest = rest.rpartition("@")
-    rest, _, query = rest.partition("?")
+    rest, _, query = parts.rest.partition("?")
     rest, _, _fragment = rest.partition("#")
     netloc, slash, path = rest.partition("/")
-    return scheme, userinfo, netloc, path if slash else "", query
+    return parts.scheme.lower(), parts.userinfo, netloc, path if slash else "", query
 
 
 def _credentials(url: str, userinfo: str | None) -> tuple[str | None, str | None]:
     if userinfo is None:
         return None, None
-    user, colon, password = userinfo.partition(":")
-    if not colon:
+    credentials = split_credentials(userinfo)
+    if credentials is None:
         raise _fail(url, "credentials must look like <key>:<secret>@")
-    return unquote(user) or None, unquote(password) or None
+    return unquote(credentials[0]) or None, unquote(credentials[1]) or None
 
 
 def _host_and_port(url: str, netloc: str) -> tuple[str, int | None]:
@@ -129,11 +225,6 @@ def _host_and_port(url: str, netloc: str) -> tuple[str, int | None]:
     if not host or not _HOST.match(host):
         raise _fail(url, "missing or malformed host name")
     return host, port
-
-
-def _in_domain(host: str, *domains: str) -> bool:
-    host = host.lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 _AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn")
@@ -159,10 +250,8 @@ def validate_endpoint_url(value: str, where: str = "--endpoint-url") -> str:
 
 
 def _endpoint(host: str, port: int | None, tls: bool | None) -> str:
-    # AWS and CoreWeave only serve HTTPS; other stores say so with tls=true.
-    secure = tls if tls is not None else _in_domain(host, *_AWS_DOMAINS, *_COREWEAVE_DOMAINS)
     hostport = f"{host}:{port}" if port is not None else host
-    return f"{'https' if secure else 'http'}://{hostport}"
+    return f"{endpoint_scheme(host, tls)}://{hostport}"
 
 
 def _bucket_and_path(url: str, path: str, what: str = "bucket") -> tuple[str, str]:
@@ -178,19 +267,27 @@ def _s3_provider_for(endpoint_url: str | None, scheme: str) -> str:
     if endpoint_url is None:
         return AWS
     host = urlsplit(endpoint_url).hostname or ""
-    if _in_domain(host, *_AWS_DOMAINS):
+    if in_domain(host, *_AWS_DOMAINS):
         return AWS
-    if _in_domain(host, *_COREWEAVE_DOMAINS):
+    if in_domain(host, *_COREWEAVE_DOMAINS):
         return COREWEAVE
     return S3_COMPATIBLE
 
 
-def _check_s3_bucket(url: str, bucket: str, host_was_bucket: bool) -> None:
-    if not _S3_BUCKET.match(bucket):
-        hint = (f"; if {bucket!r} is an S3-compatible endpoint's host, pass --endpoint-url"
-                if host_was_bucket else "")
-        raise _fail(url, f"{bucket!r} is not a valid bucket name (3-63 letters, digits, dots, "
-                         f"hyphens){hint}")
+def _check_s3_bucket(url: str, bucket: str, host_was_bucket: bool, provider: str) -> str | None:
+    """InputError for a name no S3 store accepts; a note for one only some accept."""
+    broken, relaxed = s3_name_rules(bucket)
+    if broken:
+        hint = (f"; if {_shown(bucket)} is an S3-compatible endpoint's host, pass "
+                "--endpoint-url" if host_was_bucket else "")
+        raise _fail(url, f"{_shown(bucket)} is not a valid bucket name: "
+                         f"{'; '.join(broken)}{hint}")
+    if not relaxed:
+        return None
+    where = ("AWS accepts it only for legacy buckets (us-east-1, before March 2018)"
+             if provider == AWS else "some S3-compatible stores accept it")
+    return (f"bucket name {_shown(bucket)} breaks S3's naming rules "
+            f"({'; '.join(relaxed)}): {where}; checked as given")
 
 
 def parse_bucket_url(url: str, endpoint_url: str | None = None) -> BucketLocation:
@@ -201,6 +298,9 @@ def parse_bucket_url(url: str, endpoint_url: str | None = None) -> BucketLocatio
     url = url.strip()
     if not url:
         raise InputError("invalid bucket URL '': empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise InputError(f"invalid bucket URL: {len(url):,} characters long, more than the "
+                         f"{MAX_URL_LENGTH:,} any W&B bucket URL needs (not shown)")
     scheme, userinfo, netloc, path, query = _split(url)
     if scheme not in _SCHEMES:
         hint = _WRONG_SCHEMES.get(scheme)
@@ -215,17 +315,25 @@ def parse_bucket_url(url: str, endpoint_url: str | None = None) -> BucketLocatio
     if scheme == "gs":
         if not netloc:
             raise _fail(url, "no bucket name")
-        if not _GCS_BUCKET.match(netloc):
-            raise _fail(url, f"{netloc!r} is not a valid GCS bucket name")
+        broken = gcs_name_rules(netloc)
+        if broken:
+            raise _fail(url, f"{_shown(netloc)} is not a valid GCS bucket name: "
+                             f"{'; '.join(broken)}")
         return BucketLocation(scheme="gs", provider=GCP, bucket=netloc, path=path.strip("/"),
                               endpoint_url=endpoint_url, access_key=access_key,
                               secret_key=secret_key, masked_url=masked)
     # az://account/container[/path]
-    if not netloc or not _AZ_ACCOUNT.match(netloc):
+    if not netloc:
         raise _fail(url, "expected az://ACCOUNT/CONTAINER with a 3-24 character lowercase account")
+    broken = azure_account_rules(netloc)
+    if broken:
+        raise _fail(url, f"expected az://ACCOUNT/CONTAINER with a 3-24 character lowercase "
+                         f"account: {_shown(netloc)} {'; '.join(broken)}")
     container, rest = _bucket_and_path(url, path, "container")
-    if not _AZ_CONTAINER.match(container):
-        raise _fail(url, f"{container!r} is not a valid container name")
+    broken = azure_container_rules(container)
+    if broken:
+        raise _fail(url, f"{_shown(container)} is not a valid container name: "
+                         f"{'; '.join(broken)}")
     return BucketLocation(scheme="az", provider=AZURE, bucket=container, path=rest,
                           account=netloc, endpoint_url=endpoint_url, access_key=access_key,
                           secret_key=secret_key, masked_url=masked)
@@ -276,8 +384,10 @@ def _parse_s3(url: str, scheme: str, netloc: str, path: str, params: dict[str, l
         if access_key is not None and has_path:
             reading = (f"read {host!r} as the bucket and {rest!r} as a path (AWS); "
                        "for an S3-compatible endpoint, pass --endpoint-url")
-    _check_s3_bucket(url, bucket, host_was_bucket=bucket == host)
     provider = _s3_provider_for(endpoint, scheme)
+    name_note = _check_s3_bucket(url, bucket, bucket == host, provider)
+    # Shown where the engine shows how the URL was read.
+    reading = "; ".join(note for note in (reading, name_note) if note) or None
     return BucketLocation(
         scheme=scheme, provider=provider, bucket=bucket, path=rest, endpoint_url=endpoint,
         region=region,

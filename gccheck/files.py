@@ -12,6 +12,15 @@ from gccheck.errors import InputError
 # Configuration files are small; anything bigger is a mistake (or an attack).
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
+# libyaml's safe loader when PyYAML has it: the same documents, several times faster.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MiB"
+    return f"{count // 1024} KiB"
+
 
 def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The file's text, or an InputError naming the file and what is wrong with it."""
@@ -28,7 +37,8 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> s
     except OSError as exc:
         raise InputError(f"{what} {p}: cannot read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
-        raise InputError(f"{what} {p}: larger than {max_bytes // (1024 * 1024)} MiB")
+        raise InputError(f"{what} {p}: larger than {_size(max_bytes)} (the most gccheck reads "
+                         f"as a {what})")
     if b"\x00" in data:
         raise InputError(f"{what} {p}: binary file (contains NUL bytes)")
     try:
@@ -38,18 +48,65 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> s
         raise InputError(f"{what} {p}: line {line}: not valid UTF-8") from None
 
 
-def load_yaml(path: str | Path, what: str) -> Any:
-    """Parse a YAML file with the safe loader; errors name the file and line."""
-    text = read_text(path, what)
+def _where(text: str, mark: yaml.Mark | None) -> str:
+    """`line N: `, 1-based and within the file: libyaml puts the end of the stream on the line
+    after the last one (`line 2` for a one-line file), so that is named as the end of file."""
+    if mark is None:
+        return ""
+    lines = max(1, len(text.splitlines()))
+    if mark.index >= len(text.rstrip()) or mark.line >= lines:
+        return f"line {min(mark.line + 1, lines)} (end of file): "
+    return f"line {mark.line + 1}: "
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent,
+                yaml.AliasEvent)
+
+
+def _count_nodes(text: str, limit: int, where: str) -> None:
+    # libyaml's events cost about a tenth of building nodes (each scalar's tag is resolved in
+    # Python): counting them first stops a dense file before it costs seconds.
+    loader = _LOADER(text)
     try:
-        # libyaml's safe loader when PyYAML has it: the same documents, several times faster.
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        count = 0
+        while loader.check_event():
+            if isinstance(loader.get_event(), _NODE_EVENTS):  # type: ignore[no-untyped-call]
+                count += 1
+                if count > limit:
+                    raise InputError(f"{where}: more than {limit:,} YAML values (the most "
+                                     "gccheck reads in one file)")
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, where: str,
+               max_nodes: int | None = None) -> tuple[Any, yaml.Node | None]:
+    """The document in `text` and its node tree (for line numbers), from one parse; errors are
+    InputErrors that start with `where` and name the line. `max_nodes` bounds the work."""
+    loader = _LOADER(text)
+    try:
+        if max_nodes is not None:
+            _count_nodes(text, max_nodes, where)
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"{what} {path}: {where}not valid YAML ({problem})") from None
+        raise InputError(f"{where}: {_where(text, mark)}not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{what} {path}: not valid YAML ({exc})") from None
+        raise InputError(f"{where}: not valid YAML ({exc})") from None
     except RecursionError:
-        raise InputError(f"{what} {path}: nested too deeply") from None
+        raise InputError(f"{where}: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_document(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES,
+                       max_nodes: int | None = None) -> tuple[Any, yaml.Node | None]:
+    """A YAML file's document and node tree, parsed once with the safe loader."""
+    return parse_yaml(read_text(path, what, max_bytes), f"{what} {path}", max_nodes)
+
+
+def load_yaml(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Parse a YAML file with the safe loader; errors name the file and line."""
+    return load_yaml_document(path, what, max_bytes)[0]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gccheck.bucket_url import parse_bucket_url
@@ -121,3 +123,69 @@ def test_error_message_masks_secrets() -> None:
         parse_bucket_url("s3://AKIAEXAMPLE:SuperSecret/Key@host:99999/b")
     assert "SuperSecret" not in str(error.value) and "AKIAEXAMPLE" not in str(error.value)
     assert "***" in str(error.value)
+
+
+# Naming rules, one place, before any call (issue 13, item 5). Each error names the rule.
+@pytest.mark.parametrize("url, rule", [
+    ("s3://ab", "3 to 63 characters long (it has 2)"),
+    ("s3://Wandb_Bad..Name", "two adjacent periods"),
+    ("s3://AK:SK@minio:9000/-wandb", "begin and end with a letter or digit"),
+    ("s3://192.168.5.4", "formatted as an IP address"),
+    ("s3://AK:SK@minio:9000/wandb%bucket", "only letters, digits"),
+    ("s3://AK:SK@minio:9000/" + "b" * 256, "it has 256"),
+    ("gs://Wandb", "only lowercase letters"),
+    ("gs://wandb_", "begin and end with a letter or digit"),
+    ("gs://goog-wandb", "'goog'"),
+    ("gs://my-google-bucket", "contain 'google'"),
+    ("gs://" + "b" * 64, "or up to 222 with dots"),
+    ("gs://a." + "b" * 64 + ".c", "at most 63 characters"),
+    ("az://wandb-acct/files", "lowercase letters and digits"),
+    ("az://wandbacct/Files", "only lowercase letters, digits and '-'"),
+    ("az://wandbacct/wandb--files", "two dashes in a row"),
+    ("az://wandbacct/files-", "begin and end with a letter or digit"),
+])
+def test_bucket_names_are_checked_against_their_providers_rules(url: str, rule: str) -> None:
+    with pytest.raises(InputError) as error:
+        parse_bucket_url(url)
+    assert rule in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("url, provider, note", [
+    # AWS still serves legacy us-east-1 buckets with uppercase letters and underscores.
+    ("s3://Bad_Name", "aws", "(uppercase letters; underscores): AWS accepts it only for "
+                             "legacy buckets"),
+    ("s3://" + "b" * 100, "aws", "more than 63 characters (100)"),
+    ("s3://AK:SK@minio.local:9000/Wandb_Files", "s3-compatible",
+     "some S3-compatible stores accept it"),
+    ("s3://AK:SK@minio.local:9000/xn--wandb", "s3-compatible", "the reserved prefix 'xn--'"),
+])
+def test_names_legal_somewhere_are_checked_with_a_note(url: str, provider: str,
+                                                       note: str) -> None:
+    location = parse_bucket_url(url)
+    assert location.provider == provider
+    assert location.reading is not None and note in location.reading
+    assert "checked as given" in location.reading
+
+
+@pytest.mark.parametrize("url", [
+    "s3://wandb-files", "s3://wandb.files.example.com", "gs://wandb_files.example.com",
+    "az://devstoreaccount1/$root", "az://wandbacct/$web", "az://wandbacct/a-b-c",
+])
+def test_valid_names_pass_without_a_note(url: str) -> None:
+    assert parse_bucket_url(url).reading is None
+
+
+def test_a_bucket_name_note_is_shown_in_the_report(tmp_path: Any, gccheck_inproc: Any) -> None:
+    run = gccheck_inproc("check", "--hosting", "dedicated-cloud", "--bucket", "s3://Legacy_Bucket",
+                         env={"GORILLA_ARTIFACT_GC_ENABLED": "true"})
+    assert "breaks S3's naming rules (uppercase letters; underscores)" in run.out + run.err
+
+
+def test_a_bucket_url_longer_than_any_real_one_is_refused_unseen() -> None:
+    with pytest.raises(InputError) as error:
+        parse_bucket_url("s3://AK:" + "S" * 20_000 + "@minio:9000/b")
+    assert "20,0" in str(error.value) and "SSSS" not in str(error.value)
+    # A Google service account key in the URL (the longest real form) is well within it.
+    pem = "%2D" * 5 + "BEGIN%20PRIVATE%20KEY" + "%2D" * 5 + "A" * 2300 + "%2D" * 5
+    assert parse_bucket_url(f"gs://svc%40p.iam.gserviceaccount.com:{pem}@wandb-files").bucket \
+        == "wandb-files"

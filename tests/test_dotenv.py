@@ -79,3 +79,28 @@ def test_missing_and_binary_files_are_input_errors(tmp_path: Path) -> None:
     bad_utf8.write_bytes(b"A=1\nB=\xff\xfe\n")
     with pytest.raises(InputError, match="line 2: not valid UTF-8"):
         DotenvSource(str(bad_utf8)).read()
+
+
+def test_an_unclosed_quote_is_scanned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 15: each new line rescanned the value from its opening quote, so a quote that
+    # never closes cost lines^2 (a 40 KB file took a minute). Count the characters scanned.
+    from gccheck.sources import dotenv
+
+    scanned = 0
+    real = dotenv._closing_quote
+
+    def counting(text: str, quote: str, *start: int) -> int:
+        nonlocal scanned
+        scanned += len(text) - (start[0] if start else 0)
+        return real(text, quote, *start)
+
+    monkeypatch.setattr(dotenv, "_closing_quote", counting)
+    text = 'A="never closed\n' + "NEXT=value\n" * 2_000
+    with pytest.raises(InputError, match="line 1: unterminated \" quote"):
+        parse_dotenv(text, ".env")
+    assert scanned <= len(text)
+
+
+def test_a_long_run_of_spaces_before_a_value_is_parsed() -> None:
+    # `\s+#` backtracked through every space of a run not followed by '#'.
+    assert parse("A=x" + " " * 50_000 + "y #comment\n")["A"] == "x" + " " * 50_000 + "y"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from urllib.parse import quote
 
 import pytest
@@ -169,6 +170,53 @@ def test_userinfo_edge_cases_a_reviewer_found() -> None:
     # A secret ending in a backslash, right before '@'.
     assert mask_url("s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG\\@minio:9000/b") == (
         "s3://***:***@minio:9000/b")
-    # A scheme typo: what precedes the last '@' is still hidden.
+    # A scheme typo: the secrets before the last '@' are still hidden, and the scheme and
+    # separators the user typed are kept, so the mistake shows (issue 13, item 8).
     assert mask_url_value("s3:/AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@minio:9000/b") == (
-        "***@minio:9000/b")
+        "s3:/***:***@minio:9000/b")
+
+
+@pytest.mark.parametrize("typed, shown", [
+    ("s3:/KEY0123:SECRET0123@host/b", "s3:/***:***@host/b"),
+    ("s3//KEY0123:SECRET0123@host/b", "s3//***:***@host/b"),
+    ("S3:KEY0123:SECRET0123@host/b", "S3:***:***@host/b"),
+    ("gs:/EMAIL0123@bucket", "gs:/***@bucket"),
+    # No known scheme in front: the key could be taken for one, so all of it is hidden.
+    ("KEY0123:SECRET0123@host/b", "***:***@host/b"),
+    ("wandb:/KEY0123:SECRET0123@host/b", "***:***@host/b"),
+])
+def test_a_mistyped_scheme_is_kept_and_the_secrets_hidden(typed: str, shown: str) -> None:
+    from gccheck.masking import mask_url_value
+
+    assert mask_url_value(typed) == shown
+
+
+def test_a_scheme_typo_is_reported_with_the_scheme_the_user_typed() -> None:
+    from gccheck.bucket_url import parse_bucket_url
+    from gccheck.errors import InputError
+
+    with pytest.raises(InputError) as error:
+        parse_bucket_url("s3:/KEY0123:SECRET0123@host/b")
+    assert "'s3:/***:***@host/b': expected SCHEME://" in str(error.value)
+    assert "KEY0123" not in str(error.value) and "SECRET0123" not in str(error.value)
+
+
+_URL_PIECES = st.sampled_from([
+    "s3://", "://", "a", "S", "1", "-", ".", "+", "_", "@", ":", " ", "'", '"', "\\", "\n",
+    "<key>", ":<secret>", "é", "/", "?", "x:y"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=25).map("".join))
+def test_the_linear_url_scanner_finds_what_the_regex_finds(text: str) -> None:
+    # mask_url and url_userinfos replaced _URL_USERINFO.sub/finditer (quadratic on hostile
+    # text); the regex stays as their specification.
+    from gccheck.masking import _PLACEHOLDER, _URL_USERINFO, url_userinfos
+
+    def hide(match: re.Match[str]) -> str:
+        if _PLACEHOLDER.match(match.group(2)):
+            return match.group(0)
+        return f"{match.group(1)}{'***:***' if ':' in match.group(2) else '***'}@"
+
+    assert mask_url(text) == _URL_USERINFO.sub(hide, text)
+    assert url_userinfos(text) == [m.group(2) for m in _URL_USERINFO.finditer(text)]

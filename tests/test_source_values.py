@@ -568,3 +568,36 @@ def test_cr_v2_gc_switch_that_is_not_a_boolean_is_an_input_error(tmp_path: Path,
                                  f"artifactGarbageCollection: {value}"))
     with pytest.raises(InputError, match=r"artifactGarbageCollection \(line 17\): expected true or false"):
         read(path)
+
+
+@pytest.mark.parametrize("text", [
+    "GORILLA_ARTIFACT_GC_ENABLED=true\nBUCKET=s3://wandb-bucket\n",
+    "# W&B settings\nexport GORILLA_ARTIFACT_GC_ENABLED=true\n",
+    "GORILLA_ARTIFACT_GC_ENABLED=true",
+])
+def test_a_dotenv_file_given_as_values_says_to_use_env_file(tmp_path: Path, text: str) -> None:
+    # Issue 13: it said "expected a mapping of keys, got a str".
+    with pytest.raises(InputError) as error:
+        read(write(tmp_path, text, "wandb.env"))
+    assert str(error.value).endswith("looks like a dotenv file (KEY=VALUE lines), not Helm "
+                                     "values: give it with --env-file")
+
+
+def test_a_plain_string_that_is_no_dotenv_file_keeps_the_mapping_message(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="expected a mapping of keys, got a str"):
+        read(write(tmp_path, "just some words\n"))
+
+
+@pytest.mark.parametrize("text, line", [
+    ("global: [1, 2", "line 1 (end of file)"),  # libyaml said line 2 of a one-line file
+    ("global: [1, 2\n", "line 1 (end of file)"),
+    ('global: "open\n', "line 1 (end of file)"),
+    ("a: 1\nglobal: {b: 1\n\n", "line 3 (end of file)"),
+    ("global:\n  - b\n c: d\n", "line 3:"),
+    ("global: b: c\n", "line 1:"),
+])
+def test_yaml_errors_name_a_line_within_the_file(tmp_path: Path, text: str, line: str) -> None:
+    with pytest.raises(InputError) as error:
+        read(write(tmp_path, text))
+    assert f"values.yaml: {line}" in str(error.value)
+    assert str(error.value).count("line ") == 1

@@ -24,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
+
+from gccheck.url_parts import endpoint_scheme, parse_bool, split_userinfo
 
 # operator-wandb provider -> URL scheme.
 SCHEMES = {"s3": "s3", "gcs": "gs", "az": "az", "cw": "cw"}
@@ -106,21 +109,19 @@ def without_keys(url: str) -> tuple[str, str | None]:
     bucket (the W&B MinIO form); without keys the same text would read as an AWS bucket
     `host.name`. So that leaving the keys out does not change the bucket, the endpoint is
     returned for the caller to pass on (gccheck reads AWS_ENDPOINT_URL_S3 like --endpoint-url).
+    The URL is split, and the endpoint's scheme chosen, by the bucket URL parser's own rules.
     """
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("?", 1)[0]:
+    parts = split_userinfo(url)
+    if parts is None or parts.userinfo is None:
         return url, None
-    userinfo_end = rest.split("?", 1)[0].rfind("@")
-    rest = rest[userinfo_end + 1:]
-    keyless = f"{scheme}://{rest}"
-    location, _, query = rest.partition("?")
+    keyless = f"{parts.scheme}://{parts.rest}"
+    location, _, query = parts.rest.partition("?")
     netloc, slash, path = location.partition("/")
-    if scheme.lower() != "s3" or not (slash and path.strip("/")) or not _endpoint_like(netloc):
+    if parts.scheme.lower() != "s3" or not (slash and path.strip("/")) or not _endpoint_like(
+            netloc):
         return keyless, None
-    tls = _query_flag(query, "tls")
     host, _port = _host_port(netloc)
-    secure = tls if tls is not None else host.endswith("amazonaws.com")
-    return keyless, f"{'https' if secure else 'http'}://{netloc}"
+    return keyless, f"{endpoint_scheme(host, _query_flag(query, 'tls'))}://{netloc}"
 
 
 def _host_port(netloc: str) -> tuple[str, str]:
@@ -138,8 +139,9 @@ def _endpoint_like(netloc: str) -> bool:
 
 
 def _query_flag(query: str, name: str) -> bool | None:
-    for part in query.split("&"):
-        key, _, value = part.partition("=")
-        if key == name:
-            return value.strip().lower() in ("true", "1", "yes")
-    return None
+    # The last value wins, as in the parser; one it cannot read is left for it to report.
+    values = parse_qs(query, keep_blank_values=True).get(name)
+    try:
+        return parse_bool(values[-1]) if values else None
+    except ValueError:
+        return None

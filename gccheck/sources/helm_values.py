@@ -44,6 +44,7 @@ from gccheck.sources.values_files import (
     load_document,
     yaml_snippet,
 )
+from gccheck.url_parts import split_credentials, split_userinfo
 
 SERVICE = "app"  # the W&B app service of operator-wandb
 CONTAINER = "app"
@@ -331,13 +332,12 @@ def _legacy_extra_env(merged: MergedValues) -> list[EnvEntry]:
 
 
 def _url_secrets(url: str) -> list[str]:
-    """The keys inside a bucket URL, plain and decoded, for the run's redactor."""
+    """The keys inside a bucket URL, plain and decoded, for the run's redactor (split as the
+    bucket URL parser splits them)."""
     from urllib.parse import unquote
 
-    _scheme, sep, rest = url.partition("://")
-    userinfo, at, _ = rest.split("?", 1)[0].rpartition("@")
-    if not sep or not at:
+    parts = split_userinfo(url.strip())
+    if parts is None or not parts.userinfo:
         return []
-    parts = userinfo.split(":", 1)
-    return [p for part in parts for p in {part, unquote(part)} if p]
-
+    pieces = split_credentials(parts.userinfo) or (parts.userinfo,)
+    return [p for piece in pieces for p in {piece, unquote(piece)} if p]

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from gccheck.errors import InputError
-from gccheck.files import load_yaml, read_text
+from gccheck.files import load_yaml_document, read_text
 
 Path = tuple[str, ...]
 # Deeper than any real values file; stops recursive YAML aliases (&a [*a]) early.
@@ -18,6 +18,10 @@ _MAX_DEPTH = 64
 # A values file holds hundreds of values; YAML aliases can make a few lines stand for billions
 # (an "alias bomb"), which copying, merging or printing would then expand.
 MAX_VALUES = 250_000
+# operator-wandb's own values.yaml is 120 KB and a few thousand values. Every step below is
+# linear; these bounds keep the worst case (parse, line index, merge) under a second a file.
+MAX_VALUES_FILE_BYTES = 1024 * 1024
+MAX_VALUES_FILE_NODES = 50_000
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,27 @@ class ValuesDoc:
 
 def load_document(path: str) -> tuple[Mapping[str, Any], dict[Path, int]]:
     """A values file's top-level mapping and the line of every key; InputError otherwise."""
-    data = load_yaml(path, "values file")
+    data, root = load_yaml_document(path, "values file", MAX_VALUES_FILE_BYTES,
+                                    MAX_VALUES_FILE_NODES)
     if data is None:
         return {}, {}
     if not isinstance(data, Mapping):
+        if isinstance(data, str) and _looks_like_dotenv(path):
+            raise InputError(f"values file {path}: looks like a dotenv file (KEY=VALUE lines), "
+                             "not Helm values: give it with --env-file")
         raise InputError(f"values file {path}: line 1: expected a mapping of keys, got a "
                          f"{_kind(data)}")
     check_expanded_size(data, f"values file {path}")
-    return data, line_index(read_text(path, "values file"))
+    return data, line_index(root)
+
+
+def _looks_like_dotenv(path: str) -> bool:
+    from gccheck.sources.dotenv import parse_dotenv
+
+    try:
+        return bool(parse_dotenv(read_text(path, "values file", MAX_VALUES_FILE_BYTES), path))
+    except InputError:
+        return False
 
 
 def check_expanded_size(data: Any, what: str, limit: int = MAX_VALUES) -> int:
@@ -81,12 +98,8 @@ def _kind(value: Any) -> str:
     return "list" if isinstance(value, list) else type(value).__name__
 
 
-def line_index(text: str) -> dict[Path, int]:
-    """Line numbers of keys (and list items) by path; best effort, for messages only."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, RecursionError):
-        return {}
+def line_index(root: yaml.Node | None) -> dict[Path, int]:
+    """Line numbers of keys (and list items) by path, from the parsed file's node tree."""
     lines: dict[Path, int] = {}
     _index(root, (), lines, 0, set())
     return lines
@@ -112,49 +125,56 @@ def _index(node: yaml.Node | None, path: Path, lines: dict[Path, int], depth: in
 
 
 @dataclass
+class _Trace:
+    """Which layer set a path: a trie over the merged values, so that replacing or removing a
+    subtree forgets its traces in one step (a flat dict of paths made merging quadratic)."""
+
+    doc: ValuesDoc | None = None
+    children: dict[str, _Trace] = field(default_factory=dict)
+
+
+@dataclass
 class MergedValues:
     """Values merged like Helm merges `-f` files: maps deep-merge, later files win, lists and
     scalars are replaced, and a null removes the key (as it removes a chart default)."""
 
     data: dict[str, Any] = field(default_factory=dict)
-    # The layer that last set a path; a path not listed belongs to its nearest listed parent.
-    provenance: dict[Path, ValuesDoc] = field(default_factory=dict)
+    # The layer that last set a path; a path with no layer belongs to its nearest parent's.
+    _trace: _Trace = field(default_factory=_Trace, repr=False)
 
     def add(self, doc: ValuesDoc) -> None:
         try:
-            self._merge(self.data, doc.data, doc, (), 0)
+            self._merge(self.data, doc.data, doc, self._trace, 0)
         except RecursionError:
             raise InputError(f"values file {doc.file}: nested too deeply") from None
 
-    def _merge(self, dst: dict[str, Any], src: Mapping[str, Any], doc: ValuesDoc, path: Path,
+    def _merge(self, dst: dict[str, Any], src: Mapping[str, Any], doc: ValuesDoc, trace: _Trace,
                depth: int) -> None:
         if depth > _MAX_DEPTH:
             raise InputError(f"values file {doc.file}: nested too deeply (or a recursive alias)")
         for key, value in src.items():
             name = str(key)
-            here = (*path, name)
             if value is None:
                 dst.pop(name, None)
-                self._forget(here)
+                trace.children.pop(name, None)
                 continue
             if isinstance(value, Mapping) and isinstance(dst.get(name), dict):
-                self._merge(dst[name], value, doc, here, depth + 1)
+                child = trace.children.setdefault(name, _Trace())
+                self._merge(dst[name], value, doc, child, depth + 1)
                 continue
             dst[name] = _plain(value, doc, depth + 1)
-            self._forget(here)
-            self.provenance[here] = doc
-
-    def _forget(self, path: Path) -> None:
-        for known in [p for p in self.provenance if p[:len(path)] == path]:
-            del self.provenance[known]
+            trace.children[name] = _Trace(doc)
 
     def doc_for(self, path: Sequence[str]) -> ValuesDoc | None:
         """The layer the value at `path` came from."""
-        for cut in range(len(path), 0, -1):
-            doc = self.provenance.get(tuple(path[:cut]))
-            if doc is not None:
-                return doc
-        return None
+        trace: _Trace | None = self._trace
+        found: ValuesDoc | None = None
+        for key in path:
+            trace = trace.children.get(key) if trace is not None else None
+            if trace is None:
+                break
+            found = trace.doc or found
+        return found
 
     def get(self, path: Sequence[str]) -> Any:
         node: Any = self.data

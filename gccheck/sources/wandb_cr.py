@@ -30,6 +30,7 @@ from gccheck.model import Setting, Settings
 from gccheck.sources.envvars import EnvEntry, go_string, resolve
 from gccheck.sources.interface import DERIVED_ENDPOINT, DERIVED_REGION, storage_settings
 from gccheck.sources.values_files import LIST_LEAF, Path, yaml_snippet
+from gccheck.url_parts import endpoint_scheme, parse_bool
 
 GROUP = "apps.wandb.com"
 KIND = "WeightsAndBiases"
@@ -275,6 +276,13 @@ def _external_store(store: Mapping[str, Any], where: _Where, at: Path,
     fields = {key: _field(store, key, where, at) for key in (
         "provider", "endpoint", "port", "accessKey", "secretKey", "bucket", "path", "region",
         "tlsEnabled", "forcePathStyle", "url")}
+    for key in ("tlsEnabled", "forcePathStyle"):
+        value = fields[key].value
+        try:
+            parse_bool(value)
+        except ValueError:
+            raise InputError(f"values file {where(*at, key)}: expected true or false, got "
+                             f"{describe_value(value or '')}") from None
     # The URL's own keys are learned by the run's redactor when BUCKET is read; the URL
     # itself is not a secret.
     secrets = [f.value for k, f in fields.items() if f.value and k in ("accessKey", "secretKey")]
@@ -357,14 +365,19 @@ def _endpoint(endpoint: str, fields: Mapping[str, _Field], at_endpoint: str) -> 
     if port and parsed_port is None:
         hostport = f"{hostport}:{port}"
     tls = _flag(fields["tlsEnabled"].value)
-    secure = tls if tls is not None else parts.scheme == "https"
+    if tls is None and parts.scheme:
+        tls = parts.scheme.lower() == "https"
+    # No scheme and no tlsEnabled: the bucket URL parser's rule (https for AWS, CoreWeave).
+    secure = endpoint_scheme(parts.hostname or "", tls) == "https"
     return hostport, secure
 
 
 def _flag(value: str | None) -> bool | None:
-    if value is None or value == "":
+    # Checked in _external_store: a value parse_bool cannot read never gets here.
+    try:
+        return parse_bool(value)
+    except ValueError:
         return None
-    return value.strip().lower() in ("true", "1", "yes")
 
 
 def _s3_query(fields: Mapping[str, _Field], endpoint: str | None) -> str:
