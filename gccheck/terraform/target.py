@@ -1,5 +1,6 @@
-"""One plan made ready for the rules: its W&B settings, W&B's bucket, and adapters to the
-settings-source and probe interfaces, so the engine can treat a plan like any other target."""
+"""One plan made ready for the engine: its W&B settings, W&B's bucket, and what the engine
+asks of it instead of a live probe (facts, fixes and provenance in Terraform terms;
+gccheck.engine.prepared.PlannedFacts)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from gccheck.bucket_url import BucketLocation
 from gccheck.model import BucketFacts, Settings
-from gccheck.probes.interface import ProbeOptions
+from gccheck.neutral import neutralise
 from gccheck.terraform.plan import Plan, PlannedBucket, load_plan
 
 
@@ -30,6 +31,17 @@ class PlanTarget:
         """The Terraform block for a failing check (None: keep the catalog's fix)."""
         return self.bucket.fix(check_id)
 
+    def source(self, check_id: str) -> str | None:
+        """The resource address (and attribute) behind `check_id`'s verdict, if it reads
+        the bucket."""
+        return self.bucket.source(check_id)
+
+    @property
+    def note(self) -> str:
+        """Where the facts come from, for the report's notes."""
+        return neutralise(f"bucket {self.bucket.label} as planned in Terraform plan "
+                          f"{self.plan.path} (nothing asked of the cloud)")
+
 
 def prepare(path: str, bucket_hint: str | None = None) -> PlanTarget:
     """Read the plan, its W&B settings, and pick W&B's bucket (the hint, else the bucket the
@@ -49,14 +61,3 @@ class PlanSettingsSource:
 
     def read(self) -> Settings:
         return self.plan.settings()
-
-
-@dataclass(frozen=True)
-class PlanProbe:
-    """The probes' BucketProbe interface over a planned bucket: no network, no SDK."""
-
-    bucket: PlannedBucket
-
-    def probe(self, bucket: BucketLocation, settings: Settings,
-              options: ProbeOptions) -> BucketFacts:
-        return self.bucket.facts()
