@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ("startup.py", "one_bucket.py", "fleet.py", "request_cost.py")
+SCRIPTS = ("startup.py", "one_bucket.py", "fleet.py", "request_cost.py", "terraform_plan.py")
 
 
 def main() -> int:
