@@ -380,3 +380,30 @@ def test_no_socket_is_opened_in_process(gccheck_inproc: Any, tmp_path: Path,
     run = _check(gccheck_inproc, plans.write(tmp_path, doc), "--bucket", FILE_STORAGE)
     assert run.code == 0, run.out
     assert tried == []
+
+
+def test_the_docs_show_what_the_command_prints(gccheck_inproc: Any, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "terraform.md").read_text()
+    block = docs.split("## What it says", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    command, *shown = block.splitlines()
+    printed, code = shown[:-2], shown[-1]
+    plans.write(tmp_path, json.loads((TF / "aws_wandb_create.json").read_text()))
+    monkeypatch.chdir(tmp_path)
+    run = gccheck_inproc(*command.removeprefix("$ gccheck ").split())
+    assert run.out.splitlines() == printed
+    assert str(run.code) == code
+
+
+def test_the_readme_command_runs_on_a_plan_of_the_aws_module(
+        gccheck_inproc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## Before `terraform apply`: check the plan\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    terraform, command = block.replace("\\\n", " ").splitlines()
+    assert terraform == ("terraform plan -out tfplan && terraform show -json tfplan > plan.json")
+    assert "docs/terraform.md" in section.split("\n## ", 1)[0]
+    plans.write(tmp_path, json.loads((TF / "aws_wandb_create.json").read_text()))
+    monkeypatch.chdir(tmp_path)
+    run = gccheck_inproc(*command.split()[1:])
+    assert run.code == 1 and AWS_FIX.replace("\n", "\n      ") in run.out

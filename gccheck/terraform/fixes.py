@@ -38,8 +38,8 @@ def _noncurrent(provider: str, bucket: Instance) -> str | None:
     if provider == AWS:
         label = bucket.name if bucket.name.isidentifier() else "wandb"
         return neutralise(
-            f"add {_where(bucket)} (or this rule to the bucket's existing "
-            "aws_s3_bucket_lifecycle_configuration), then terraform apply:\n"
+            f"add {_where(bucket)}, then terraform apply (a bucket with an "
+            "aws_s3_bucket_lifecycle_configuration already: add the rule to it instead):\n"
             f"resource \"aws_s3_bucket_lifecycle_configuration\" \"{label}\" {{\n"
             f"  bucket = {_reference(bucket)}.id\n"
             "  rule {\n    id     = \"expire-noncurrent\"\n    status = \"Enabled\"\n"
