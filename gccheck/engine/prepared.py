@@ -68,7 +68,7 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
         if value:
             validate_endpoint_url(value, where)
     if isinstance(spec.source, TerraformPlan):
-        return _prepare_plan(spec, spec.source, hosting, redactor)
+        return _prepare_plan(spec, spec.source, matrix, hosting, redactor)
     settings = source_for(spec, environ).read()
     redactor.add_settings({k: s.value for k, s in settings.values.items()})
     for secret in settings.secrets:
@@ -103,8 +103,8 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
     return Prepared(spec, hosting, settings, bucket)
 
 
-def _prepare_plan(spec: TargetSpec, choice: TerraformPlan, hosting: HostingType,
-                  redactor: Redactor) -> Prepared:
+def _prepare_plan(spec: TargetSpec, choice: TerraformPlan, matrix: Matrix,
+                  hosting: HostingType, redactor: Redactor) -> Prepared:
     """Read the plan once: settings, W&B's bucket (--bucket is an address or a name in the
     plan, never a URL to reach), and its planned facts."""
     from gccheck.terraform.target import prepare as prepare_plan
@@ -115,7 +115,9 @@ def _prepare_plan(spec: TargetSpec, choice: TerraformPlan, hosting: HostingType,
         redactor.add(secret)
     debug(__name__, "%s: Terraform plan %s, bucket %s", spec.name, choice.path,
           target.bucket.label)
-    return Prepared(spec, hosting, target.settings, target.location, target)
+    # Read now, so that the plan's document is not held while the other targets run.
+    planned = target.read([*matrix.requirements, *matrix.advisories])
+    return Prepared(spec, hosting, target.settings, target.location, planned)
 
 
 # $(NAME): a Kubernetes dependent-variable reference. The kubelet leaves one to an undefined

@@ -4,10 +4,12 @@ gccheck.engine.prepared.PlannedFacts)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from gccheck.bucket_url import BucketLocation
-from gccheck.model import BucketFacts, Settings
+from gccheck.debuglog import debug
+from gccheck.model import BucketFacts, Settings, Unavailable, UnavailableKind
 from gccheck.neutral import neutralise
 from gccheck.terraform.plan import Plan, PlannedBucket, load_plan
 
@@ -41,6 +43,40 @@ class PlanTarget:
         """Where the facts come from, for the report's notes."""
         return neutralise(f"bucket {self.bucket.label} as planned in Terraform plan "
                           f"{self.plan.path} (nothing asked of the cloud)")
+
+    def read(self, check_ids: Iterable[str]) -> ReadPlan:
+        """Everything the engine will ask, read now: the plan itself (a fleet's plans may be
+        hundreds of MB each) is then no longer held."""
+        ids = tuple(check_ids)
+        try:
+            return ReadPlan(self.facts(), {c: f for c in ids if (f := self.fix(c)) is not None},
+                            {c: s for c in ids if (s := self.source(c)) is not None}, self.note)
+        except Exception as exc:  # a reader bug: this bucket unknown, the settings still judged
+            debug(__name__, "reading the planned bucket failed", exc_info=True)
+            missing = Unavailable(UnavailableKind.ERROR, "reading the planned bucket failed "
+                                  f"unexpectedly ({type(exc).__name__})")
+            return ReadPlan(BucketFacts(provider=self.bucket.provider, versioning=missing,
+                                        blob_soft_delete=missing, lifecycle=missing,
+                                        delete_protection=missing), note=self.note)
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """A planned bucket's facts, fixes and provenance, read once (the engine's PlannedFacts)."""
+
+    _facts: BucketFacts
+    fixes: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def facts(self) -> BucketFacts:
+        return self._facts
+
+    def fix(self, check_id: str) -> str | None:
+        return self.fixes.get(check_id)
+
+    def source(self, check_id: str) -> str | None:
+        return self.sources.get(check_id)
 
 
 def prepare(path: str, bucket_hint: str | None = None) -> PlanTarget:
