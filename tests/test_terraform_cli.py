@@ -407,3 +407,14 @@ def test_the_readme_command_runs_on_a_plan_of_the_aws_module(
     monkeypatch.chdir(tmp_path)
     run = gccheck_inproc(*command.split()[1:])
     assert run.code == 1 and AWS_FIX.replace("\n", "\n      ") in run.out
+
+
+def test_a_keyed_url_given_as_the_plans_bucket_is_never_shown(gccheck_inproc: Any) -> None:
+    secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzzzzzzzzzzzz"
+    for bucket in (f"s3://AKIAIOSFODNN7EXAMPLE:{secret}@wandb-vpc-flow-logs",
+                   f"s3://AKIAIOSFODNN7EXAMPLE:{secret}@not-in-the-plan"):
+        run = _check(gccheck_inproc, TF / "aws_wandb_create.json", "--bucket", bucket,
+                     "--format", "json", "--debug")
+        assert run.code in (1, 3), run.err
+        assert secret not in run.out + run.err
+        assert "AKIAIOSFODNN7EXAMPLE" not in run.out + run.err

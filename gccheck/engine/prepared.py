@@ -109,6 +109,8 @@ def _prepare_plan(spec: TargetSpec, choice: TerraformPlan, matrix: Matrix,
     plan, never a URL to reach), and its planned facts."""
     from gccheck.terraform.target import prepare as prepare_plan
 
+    if spec.bucket:
+        redactor.add_settings({"BUCKET": spec.bucket})  # a name may be given as a keyed URL
     target = prepare_plan(choice.path, spec.bucket)
     redactor.add_settings({k: s.value for k, s in target.settings.values.items()})
     for secret in target.settings.secrets:
