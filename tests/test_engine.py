@@ -135,3 +135,18 @@ def test_a_plan_reader_bug_leaves_the_bucket_unknown_and_the_rest_judged(
     assert by_id["bucket-versioning"].status is Status.UNKNOWN
     assert "failed unexpectedly (RuntimeError)" in by_id["bucket-versioning"].summary
     assert by_id["gc-env-var"].status is Status.FAIL  # the plan's env still judged
+
+
+def test_a_plan_target_given_up_on_keeps_its_planned_verdicts(matrix: Matrix) -> None:
+    from conftest import FIXTURES
+
+    from gccheck.engine import Job
+    from gccheck.target import TerraformPlan
+
+    spec = TargetSpec(name="t", hosting="customer-managed-cloud",
+                      source=TerraformPlan(str(FIXTURES / "terraform" / "gcp_wandb_create.json")))
+    report = Job(matrix, spec, prepare(spec, matrix, {}, Redactor())).gave_up()
+    by_id = {r.id: r for r in report.results}
+    # Nothing was waited for: the plan's facts were read before the deadline started.
+    assert by_id["bucket-versioning"].status is Status.FAIL
+    assert "enabled = true" in (by_id["bucket-versioning"].remediation or "")

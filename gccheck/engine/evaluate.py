@@ -159,8 +159,9 @@ def timed_out_target(spec: TargetSpec, hosting: HostingType, matrix: Matrix,
     bucket = prepared.bucket
     planned = prepared.planned
     try:
-        facts = (unavailable_facts(bucket.provider, UnavailableKind.TIMEOUT, why)
-                 if bucket is not None else None)
+        facts = (None if bucket is None else _planned_facts(planned, bucket)
+                 if planned is not None  # read already: no network to wait for
+                 else unavailable_facts(bucket.provider, UnavailableKind.TIMEOUT, why))
         results = evaluate(Context(matrix, prepared.hosting, prepared.settings, bucket, facts))
         if planned is not None:
             results = _in_planned_terms(results, matrix, planned)
