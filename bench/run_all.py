@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ("startup.py", "hostile_files.py", "one_bucket.py", "fleet.py", "request_cost.py")
+SCRIPTS = ("startup.py", "hostile_files.py", "one_bucket.py", "fleet.py", "request_cost.py",
+           "terraform_plan.py")
 
 
 def main() -> int:

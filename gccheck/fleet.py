@@ -13,8 +13,8 @@
 
 Keys are the options of gccheck.options, as `check` names them without '--' (docs/audit.md has
 the reference). `env` maps are
-merged (the deployment's names win). The settings sources (env, env-file, values, workload) are
-one choice: a deployment that names one does not inherit another from `defaults`. Relative
+merged (the deployment's names win). The settings sources (env, env-file, values, workload,
+terraform-plan) are one choice: a deployment that names one does not inherit another from `defaults`. Relative
 paths are read relative to the fleet file's folder.
 """
 
@@ -178,7 +178,7 @@ def parse_fleet(data: Any, source: str, matrix: Matrix, *, base: Path | None = N
                 raise _EntryError("'hosting' is missing (set it here or under defaults)")
             merged = _merge({k: v for k, v in defaults.items() if k != "hosting"}, own)
             spec = _spec(name, hosting, merged, base, default_timeout)  # one settings source
-            if spec.bucket is not None:
+            if spec.bucket is not None and not spec.reads_plan:  # a plan's: an address
                 # Bad bucket URLs are input errors too, found before anything is sent.
                 parse_bucket_url(spec.bucket, endpoint_url=spec.endpoint_url)
             specs.append(spec)

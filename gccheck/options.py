@@ -23,6 +23,7 @@ from gccheck.target import (
     EnvFile,
     InlineEnv,
     SettingsChoice,
+    TerraformPlan,
     ValuesFiles,
     Workload,
 )
@@ -189,7 +190,8 @@ TARGET_OPTIONS: tuple[Option, ...] = (
     NAME,
     HOSTING,
     Option("bucket", "bucket", text,
-           "W&B bucket URL (default: BUCKET from the settings source).", metavar="URL"),
+           "W&B bucket URL (default: BUCKET from the settings source); with --terraform-plan, "
+           "the bucket's resource address or name in the plan.", metavar="URL"),
     Option("env", "source", env_map, "The server's environment as NAME: value pairs.",
            flag=False),
     Option("env-file", "source", path_text,
@@ -201,6 +203,10 @@ TARGET_OPTIONS: tuple[Option, ...] = (
     Option("workload", "source", workload,
            "Read settings from a live Deployment/StatefulSet ('auto' finds W&B's).",
            metavar="[NS/]KIND/NAME[:CONTAINER]"),
+    Option("terraform-plan", "source", path_text,
+           "Check a Terraform plan or state (terraform show -json) before apply: settings and "
+           "bucket from the plan, no cloud call; --bucket names W&B's bucket in it (address or "
+           "name).", metavar="PLAN.json", path=True),
     Option("kubeconfig", "source", path_text,
            "Kubeconfig for --workload (default: KUBECONFIG, ~/.kube/config, in-cluster).",
            metavar="PATH", path=True),
@@ -226,7 +232,7 @@ TARGET_OPTIONS: tuple[Option, ...] = (
 BY_KEY: Mapping[str, Option] = {option.key: option for option in TARGET_OPTIONS}
 FLEET_KEYS = tuple(option.key for option in TARGET_OPTIONS)
 # The settings sources: one choice per deployment (kubeconfig and context go with workload).
-SOURCE_KEYS = ("env", "env-file", "values", "workload")
+SOURCE_KEYS = ("env", "env-file", "values", "workload", "terraform-plan")
 
 
 def named(key: str, cli: bool) -> str:
@@ -250,6 +256,10 @@ def settings_source(given: Mapping[str, Any], *, cli: bool) -> SettingsChoice:
         return EnvFile(value)
     if chosen[0] == "values":
         return ValuesFiles(tuple(value))
+    if chosen[0] == "terraform-plan":
+        # The cloud options (--aws-profile, AZURE_SUBSCRIPTION_ID from CI's environment) are
+        # left unused: the plan is read alone.
+        return TerraformPlan(value)
     return Workload(value, kubeconfig=given.get("kubeconfig"), context=given.get("context"))
 
 

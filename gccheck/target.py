@@ -48,8 +48,17 @@ class Workload:
     context: str | None = None
 
 
+@dataclass(frozen=True)
+class TerraformPlan:
+    """Settings and bucket facts from a Terraform plan or state (`terraform show -json`):
+    nothing is asked of the cloud; `TargetSpec.bucket` names W&B's bucket in the plan."""
+
+    key: ClassVar[str] = "terraform-plan"
+    path: str
+
+
 # Where a deployment's settings come from: one choice, never several.
-SettingsChoice = ProcessEnv | InlineEnv | EnvFile | ValuesFiles | Workload
+SettingsChoice = ProcessEnv | InlineEnv | EnvFile | ValuesFiles | Workload | TerraformPlan
 PROCESS_ENV = ProcessEnv()
 
 
@@ -60,6 +69,7 @@ class TargetSpec:
     name: str
     hosting: str
     source: SettingsChoice = PROCESS_ENV
+    # A bucket URL; with a TerraformPlan source, a resource address or a name in the plan.
     bucket: str | None = None
     endpoint_url: str | None = None
     aws_profile: str | None = None
@@ -74,3 +84,8 @@ class TargetSpec:
     def reads_live(self) -> bool:
         """Whether reading the settings needs the network (a live workload)."""
         return isinstance(self.source, Workload)
+
+    @property
+    def reads_plan(self) -> bool:
+        """Whether the bucket's facts come from a Terraform plan rather than the cloud."""
+        return isinstance(self.source, TerraformPlan)

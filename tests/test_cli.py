@@ -101,8 +101,11 @@ def test_hosting_from_environment_variable(gccheck_inproc: Any) -> None:
      "--warn-only means --fail-on never, but --fail-on fail was given too"),
     (["audit", "f.yaml", "--warn-only", "--fail-on", "unknown"], "--warn-only means"),
     (["check", "--hosting", "on-prem", "--env-file", "a.env", "--values", "v.yaml"],
-     "give only one settings source of --env-file, --values, --workload (got --env-file, "
-     "--values)"),
+     "give only one settings source of --env-file, --values, --workload, --terraform-plan "
+     "(got --env-file, --values)"),
+    (["check", "--hosting", "on-prem", "--terraform-plan", "p.json", "--workload", "auto"],
+     "give only one settings source of --env-file, --values, --workload, --terraform-plan "
+     "(got --workload, --terraform-plan)"),
     (["frobnicate"], "No such command"),
 ])
 def test_usage_and_input_errors_exit_2_with_one_line(gccheck_inproc: Any, args: list[str],

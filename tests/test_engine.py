@@ -85,3 +85,68 @@ def test_unavailable_facts_leave_no_fact_readable() -> None:
                  facts.delete_protection):
         assert fact == Unavailable(UnavailableKind.ERROR, "why")
     assert facts.provider == "gcp"
+
+
+# ---- a Terraform plan: facts from the plan, never a probe ------------------------------------
+
+
+def test_a_plan_target_is_judged_from_the_plan_and_never_probed(matrix: Matrix) -> None:
+    from conftest import FIXTURES
+
+    from gccheck.probes import ProbeRegistry
+    from gccheck.target import TerraformPlan
+    from gccheck.terraform.target import ReadPlan
+
+    address = "module.wandb_infra.module.file_storage.aws_s3_bucket.file_storage"
+    spec = TargetSpec(name="t", hosting="customer-managed-cloud", bucket=address,
+                      source=TerraformPlan(str(FIXTURES / "terraform" / "aws_wandb_create.json")))
+    prepared = prepare(spec, matrix, {}, Redactor())
+    # Read whole at prepare time: the plan's document is not held while a fleet runs.
+    assert isinstance(prepared.planned, ReadPlan)
+    assert prepared.bucket is not None and prepared.bucket.display_name == address
+    registry = ProbeRegistry()
+    report = check_prepared(prepared, matrix, registry, DaemonPool(2))
+    assert registry._probes == {}  # no SDK imported, no client made
+    by_id = {r.id: r for r in report.results}
+    assert by_id["bucket-versioning"].status is Status.FAIL
+    assert by_id["bucket-versioning"].source == f"{address}.versioning[0].enabled"
+    assert 'resource "aws_s3_bucket_versioning"' in (by_id["bucket-versioning"].remediation
+                                                     or "")
+    assert any("Terraform plan" in note for note in report.notes)
+
+
+def test_a_plan_reader_bug_leaves_the_bucket_unknown_and_the_rest_judged(
+        matrix: Matrix, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import FIXTURES
+
+    from gccheck.probes import ProbeRegistry
+    from gccheck.target import TerraformPlan
+    from gccheck.terraform import gcs
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(gcs, "facts", broken)
+    spec = TargetSpec(name="t", hosting="customer-managed-cloud",
+                      source=TerraformPlan(str(FIXTURES / "terraform" / "gcp_wandb_create.json")))
+    report = check_prepared(prepare(spec, matrix, {}, Redactor()), matrix, ProbeRegistry(),
+                            DaemonPool(2))
+    by_id = {r.id: r for r in report.results}
+    assert by_id["bucket-versioning"].status is Status.UNKNOWN
+    assert "failed unexpectedly (RuntimeError)" in by_id["bucket-versioning"].summary
+    assert by_id["gc-env-var"].status is Status.FAIL  # the plan's env still judged
+
+
+def test_a_plan_target_given_up_on_keeps_its_planned_verdicts(matrix: Matrix) -> None:
+    from conftest import FIXTURES
+
+    from gccheck.engine import Job
+    from gccheck.target import TerraformPlan
+
+    spec = TargetSpec(name="t", hosting="customer-managed-cloud",
+                      source=TerraformPlan(str(FIXTURES / "terraform" / "gcp_wandb_create.json")))
+    report = Job(matrix, spec, prepare(spec, matrix, {}, Redactor())).gave_up()
+    by_id = {r.id: r for r in report.results}
+    # Nothing was waited for: the plan's facts were read before the deadline started.
+    assert by_id["bucket-versioning"].status is Status.FAIL
+    assert "enabled = true" in (by_id["bucket-versioning"].remediation or "")

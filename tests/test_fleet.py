@@ -16,7 +16,7 @@ from gccheck.errors import InputError
 from gccheck.fleet import ENTRY_KEYS, load_fleet, parse_fleet
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.rules import RULES
-from gccheck.target import EnvFile, InlineEnv, TargetSpec, ValuesFiles, Workload
+from gccheck.target import EnvFile, InlineEnv, TargetSpec, TerraformPlan, ValuesFiles, Workload
 
 FLEET = FIXTURES / "fleet"
 KUBECONFIG = FLEET / "kube" / "config"
@@ -66,7 +66,7 @@ def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
         "azure-plane": "data", "azure-blob-endpoint": "https://acct123.blob.example.com",
         "azure-arm-endpoint": "https://arm.example.com", "timeout": 3,
     }
-    assert set(entry) | {"env", "values", "env-file"} == set(ENTRY_KEYS)
+    assert set(entry) | {"env", "values", "env-file", "terraform-plan"} == set(ENTRY_KEYS)
     (spec,) = parse({"deployments": [entry]}, matrix)
     assert spec == TargetSpec(
         name="all", hosting="on-prem", bucket="az://acct123/files",
@@ -77,11 +77,30 @@ def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
         azure_arm_endpoint="https://arm.example.com", timeout=3.0)
     sources = {"env": ({"A": "1"}, InlineEnv({"A": "1"})),
                "env-file": ("a.env", EnvFile("/base/a.env")),
-               "values": (["v.yaml"], ValuesFiles(("/base/v.yaml",)))}
+               "values": (["v.yaml"], ValuesFiles(("/base/v.yaml",))),
+               "terraform-plan": ("plans/p.json", TerraformPlan("/base/plans/p.json"))}
     for key, (value, source) in sources.items():
         (spec,) = parse({"deployments": [{"name": "s", "hosting": "on-prem", key: value}]},
                         matrix)
         assert spec.source == source, key
+
+
+def test_a_plans_bucket_is_an_address_not_a_url(matrix: Matrix) -> None:
+    address = "module.wandb.module.file_storage.aws_s3_bucket.file_storage"
+    (spec,) = parse({"deployments": [{"name": "p", "hosting": "customer-managed-cloud",
+                                      "terraform-plan": "p.json", "bucket": address}]}, matrix)
+    assert spec.source == TerraformPlan("/base/p.json") and spec.bucket == address
+    # The same value for a live deployment is a bad bucket URL.
+    with pytest.raises(InputError, match="bucket URL"):
+        parse({"deployments": [{"name": "l", "hosting": "customer-managed-cloud",
+                                "bucket": address}]}, matrix)
+    # A plan is one settings source among the others; the default env is not inherited.
+    with pytest.raises(InputError, match="only one settings source"):
+        parse({"deployments": [{"name": "p", "hosting": "on-prem", "terraform-plan": "p.json",
+                                "values": "v.yaml"}]}, matrix)
+    (spec,) = parse({"defaults": {"env": {"A": "1"}}, "deployments": [
+        {"name": "p", "hosting": "on-prem", "terraform-plan": "p.json"}]}, matrix)
+    assert spec.source == TerraformPlan("/base/p.json")
 
 
 def test_defaults_merge_env_and_timeout_falls_back_to_the_cli(matrix: Matrix) -> None:
@@ -132,8 +151,8 @@ ERRORS = [
     ({"deployments": [{"name": "a", "hosting": "on-prem", "timeout": 0}]},
      "deployment 1 ('a'): timeout: 0 is outside 0.1..600 seconds"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "env": {"A": "1"}, "values": ["v"]}]},
-     "deployment 1 ('a'): give only one settings source of env, env-file, values, workload "
-     "(got env, values)"),
+     "deployment 1 ('a'): give only one settings source of env, env-file, values, workload, "
+     "terraform-plan (got env, values)"),
     ({"defaults": {"env-file": "e", "workload": "auto"}, "deployments": [{"name": "a"}]},
      "defaults: give only one settings source"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "env": ["A=1"]}]},

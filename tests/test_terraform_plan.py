@@ -12,9 +12,8 @@ from fixtures.terraform import plans
 from gccheck.bucket_url import AWS, AZURE
 from gccheck.errors import InputError
 from gccheck.model import Unavailable, UnavailableKind, VersioningState
-from gccheck.probes.interface import ProbeOptions
 from gccheck.terraform import document, load_plan
-from gccheck.terraform.target import PlanProbe, PlanSettingsSource, prepare
+from gccheck.terraform.target import PlanSettingsSource, prepare
 
 TF = FIXTURES / "terraform"
 FILE_STORAGE = "module.wandb_infra.module.file_storage.aws_s3_bucket.file_storage"
@@ -261,8 +260,7 @@ def test_prepare_picks_the_bucket_the_planned_settings_name(tmp_path: Path) -> N
     target = prepare(plans.write(tmp_path, doc))
     assert target.bucket.address == FLOW_LOG
     assert target.location.display_name == FLOW_LOG
-    assert PlanProbe(target.bucket).probe(target.location, target.settings, ProbeOptions()) == (
-        target.facts())
+    assert target.source("bucket-versioning") == f"{FLOW_LOG}.versioning[0].enabled"
     assert PlanSettingsSource(target.plan).read() == target.settings
     fix = target.fix("bucket-versioning")
     assert fix is not None and "bucket = aws_s3_bucket.flow_log[0].id" in fix

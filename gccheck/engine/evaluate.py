@@ -1,5 +1,9 @@
 """Probe a prepared target's bucket (when its hosting type needs it) and judge everything.
 
+A target whose facts are known already (a Terraform plan: `Prepared.planned`) is not probed:
+its facts are used instead, and its results then name where the plan sets each judged fact
+and carry the plan's own fixes (the rules stay provider- and source-neutral).
+
 Also the one place where a target or a bucket nothing could be learnt about is built: every
 fact unavailable for one reason (no probe, a probe that crashed), or every required item
 unknown for one reason (a timeout, settings that could not be read, a bug).
@@ -14,7 +18,7 @@ from dataclasses import replace
 from gccheck.bucket_url import BucketLocation
 from gccheck.concurrency import DaemonPool
 from gccheck.debuglog import debug
-from gccheck.engine.prepared import Prepared
+from gccheck.engine.prepared import PlannedFacts, Prepared
 from gccheck.matrix import HostingType, Matrix
 from gccheck.model import (
     BucketFacts,
@@ -27,7 +31,7 @@ from gccheck.model import (
 )
 from gccheck.probes import ProbeRegistry
 from gccheck.probes.interface import ProbeOptions
-from gccheck.rules import Context, evaluate, needs_probe
+from gccheck.rules import READS_BUCKET, Context, evaluate, needs_probe
 from gccheck.target import TargetSpec
 
 
@@ -47,6 +51,33 @@ def _crashed(bucket: BucketLocation, exc: BaseException) -> BucketFacts:
                              f"({type(exc).__name__})")
 
 
+def _planned_facts(planned: PlannedFacts, bucket: BucketLocation) -> BucketFacts:
+    try:
+        return planned.facts()
+    except Exception as exc:  # a reader bug must not hide the other verdicts
+        debug(__name__, "reading the planned facts crashed", exc_info=True)
+        return unavailable_facts(bucket.provider, UnavailableKind.ERROR,
+                                 f"reading the planned bucket failed unexpectedly "
+                                 f"({type(exc).__name__})")
+
+
+def _in_planned_terms(results: tuple[Result, ...], matrix: Matrix,
+                      planned: PlannedFacts) -> tuple[Result, ...]:
+    """Results about the bucket name where the plan sets the fact; a failing or warning one
+    gets the plan's own fix (the catalog's stays where the plan has none)."""
+    out = []
+    for result in results:
+        check = matrix.requirements.get(result.id) or matrix.advisories.get(result.id)
+        if check is None or check.check not in READS_BUCKET:
+            out.append(result)  # the settings' results carry their own (planned) origin
+            continue
+        fix = (planned.fix(result.id) if result.status in (Status.FAIL, Status.WARN)
+               else None)
+        out.append(replace(result, source=planned.source(result.id) or result.source,
+                           remediation=fix or result.remediation))
+    return tuple(out)
+
+
 def probe_options(spec: TargetSpec, pool: DaemonPool) -> ProbeOptions:
     """How the probes reach the cloud for this target (its timeout, profile, Azure options)."""
     return ProbeOptions(timeout=spec.timeout, pool=pool, aws_profile=spec.aws_profile,
@@ -64,10 +95,13 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
     `probed` is called once the network part is over, before the (local) judging.
     """
     bucket = prepared.bucket
+    planned = prepared.planned
     facts: BucketFacts | None = None
     if bucket is not None and needs_probe(matrix, prepared.hosting, bucket.provider):
-        probe = probes.for_provider(bucket.provider)
-        if probe is None:
+        probe = probes.for_provider(bucket.provider) if planned is None else None
+        if planned is not None:
+            facts = _planned_facts(planned, bucket)
+        elif probe is None:
             facts = _no_probe(bucket)
         else:
             try:
@@ -88,7 +122,11 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
             f"BUCKET cannot be read ({bucket_setting.origin}): {bucket_setting.unresolved}"))
     results = evaluate(context)
     notes: list[str] = []
-    if bucket is not None and not prepared.spec.bucket and "BUCKET" in prepared.settings.values:
+    if planned is not None:
+        results = _in_planned_terms(results, matrix, planned)
+        notes.append(planned.note)
+    elif (bucket is not None and not prepared.spec.bucket
+          and "BUCKET" in prepared.settings.values):
         notes.append(f"bucket from {prepared.settings.values['BUCKET'].origin}")
     if bucket is not None and bucket.reading:
         notes.append(bucket.reading)
@@ -117,10 +155,14 @@ def timed_out_target(spec: TargetSpec, hosting: HostingType, matrix: Matrix,
     if prepared is None:
         return unverified_target(spec, hosting, matrix, None, why)
     bucket = prepared.bucket
+    planned = prepared.planned
     try:
-        facts = (unavailable_facts(bucket.provider, UnavailableKind.TIMEOUT, why)
-                 if bucket is not None else None)
+        facts = (None if bucket is None else _planned_facts(planned, bucket)
+                 if planned is not None  # read already: no network to wait for
+                 else unavailable_facts(bucket.provider, UnavailableKind.TIMEOUT, why))
         results = evaluate(Context(matrix, prepared.hosting, prepared.settings, bucket, facts))
+        if planned is not None:
+            results = _in_planned_terms(results, matrix, planned)
     except Exception:  # a rule bug: say only what the timeout means
         debug(__name__, "judging %s after its timeout failed", spec.name, exc_info=True)
         return unverified_target(spec, hosting, matrix, bucket, why)

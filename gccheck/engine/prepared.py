@@ -2,7 +2,8 @@
 
 Everything here happens before the network is asked about the bucket (a live workload's
 settings are read through the Kubernetes API, on the target's worker); bad input raises
-InputError.
+InputError. A Terraform plan is read whole here: its settings, W&B's bucket in it, and the
+bucket's planned facts, which the engine then uses instead of a probe (`Prepared.planned`).
 """
 
 from __future__ import annotations
@@ -10,26 +11,51 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from gccheck.bucket_url import BucketLocation, parse_bucket_url, validate_endpoint_url
 from gccheck.debuglog import debug
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
 from gccheck.matrix import HostingType, Matrix
-from gccheck.model import Settings
+from gccheck.model import BucketFacts, Settings
 from gccheck.probes import uses_aws_profile
 from gccheck.sources import source_for
-from gccheck.target import TargetSpec
+from gccheck.target import TargetSpec, TerraformPlan
+
+
+class PlannedFacts(Protocol):
+    """A bucket's facts known without asking the cloud (a Terraform plan), with fixes and
+    provenance in the terms of where they were read."""
+
+    def facts(self) -> BucketFacts:
+        """The bucket's facts, as a probe would report them."""
+        ...
+
+    def fix(self, check_id: str) -> str | None:
+        """The fix for a failing or warning check (None: keep the catalog's)."""
+        ...
+
+    def source(self, check_id: str) -> str | None:
+        """Where the fact `check_id` judges was read (None: keep the rule's)."""
+        ...
+
+    @property
+    def note(self) -> str:
+        """One line for the report: where the facts come from."""
+        ...
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A target with its settings read and its bucket parsed: ready for the network."""
+    """A target with its settings read and its bucket parsed: ready for the network (or,
+    with `planned`, for judging: its facts are known already)."""
 
     spec: TargetSpec
     hosting: HostingType
     settings: Settings
     bucket: BucketLocation | None
+    planned: PlannedFacts | None = None
 
 
 def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
@@ -41,6 +67,8 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
                          ("--azure-arm-endpoint", spec.azure_arm_endpoint)):
         if value:
             validate_endpoint_url(value, where)
+    if isinstance(spec.source, TerraformPlan):
+        return _prepare_plan(spec, spec.source, matrix, hosting, redactor)
     settings = source_for(spec, environ).read()
     redactor.add_settings({k: s.value for k, s in settings.values.items()})
     for secret in settings.secrets:
@@ -73,6 +101,25 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
           f"{bucket.masked_url} ({bucket.provider}, endpoint "
           f"{bucket.endpoint_url or 'the provider default'})" if bucket else "none")
     return Prepared(spec, hosting, settings, bucket)
+
+
+def _prepare_plan(spec: TargetSpec, choice: TerraformPlan, matrix: Matrix,
+                  hosting: HostingType, redactor: Redactor) -> Prepared:
+    """Read the plan once: settings, W&B's bucket (--bucket is an address or a name in the
+    plan, never a URL to reach), and its planned facts."""
+    from gccheck.terraform.target import prepare as prepare_plan
+
+    if spec.bucket:
+        redactor.add_settings({"BUCKET": spec.bucket})  # a name may be given as a keyed URL
+    target = prepare_plan(choice.path, spec.bucket)
+    redactor.add_settings({k: s.value for k, s in target.settings.values.items()})
+    for secret in target.settings.secrets:
+        redactor.add(secret)
+    debug(__name__, "%s: Terraform plan %s, bucket %s", spec.name, choice.path,
+          target.bucket.label)
+    # Read now, so that the plan's document is not held while the other targets run.
+    planned = target.read([*matrix.requirements, *matrix.advisories])
+    return Prepared(spec, hosting, target.settings, target.location, planned)
 
 
 # $(NAME): a Kubernetes dependent-variable reference. The kubelet leaves one to an undefined

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gccheck.sources.interface import SettingsSource
-from gccheck.target import EnvFile, InlineEnv, TargetSpec, ValuesFiles, Workload
+from gccheck.target import EnvFile, InlineEnv, TargetSpec, TerraformPlan, ValuesFiles, Workload
 
 
 def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
@@ -30,6 +30,11 @@ def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
         # library would read KUBECONFIG only once, when it is imported.
         return WorkloadSource(choice.ref, kubeconfig=choice.kubeconfig, context=choice.context,
                               timeout=spec.timeout, environ=dict(environ))
+    if isinstance(choice, TerraformPlan):
+        from gccheck.terraform.plan import load_plan
+        from gccheck.terraform.target import PlanSettingsSource
+
+        return PlanSettingsSource(load_plan(choice.path))
     from gccheck.sources.process_env import ProcessEnvSource
 
     return ProcessEnvSource(environ)

@@ -6,8 +6,9 @@
     facts = bucket.facts()                  # BucketFacts from the planned end state
     bucket.fix("bucket-versioning")         # a Terraform block naming that bucket
 
-or, all at once, `gccheck.terraform.target.prepare(path, bucket_hint)`, with adapters to the
-settings-source and probe interfaces (`PlanSettingsSource`, `PlanProbe`).
+or, all at once, `gccheck.terraform.target.prepare(path, bucket_hint)`: a `PlanTarget` the
+engine uses instead of a live probe (`Prepared.planned`), and `PlanSettingsSource` for the
+settings-source interface.
 
 Pure reading: no cloud call, no Terraform binary, no SDK.
 """

@@ -108,6 +108,14 @@ class PlannedBucket:
         instance = self._facts.bucket if self._facts is not None else None
         return fix_for(check_id, self.provider, instance, self._facts)
 
+    def source(self, check_id: str) -> str | None:
+        """The resource address (and attribute) the plan sets what `check_id` judges with;
+        None for a check that does not read the bucket or a bucket the plan does not manage."""
+        from gccheck.terraform.fixes import source_of
+
+        instance = self._facts.bucket if self._facts is not None else None
+        return source_of(check_id, self.provider, instance, self._facts)
+
 
 def _neutralised(facts: BucketFacts) -> BucketFacts:
     """The facts with every text from the plan (addresses, rule ids, prefixes) made safe."""

@@ -76,7 +76,8 @@ def _read(path: str, instances: tuple[Instance, ...]) -> Settings:
     if not found:
         return _opaque(f"{where} (no W&B release in it)", f"{where} deploys no W&B "
                        "(no helm_release of a W&B chart, no WeightsAndBiases kubernetes_manifest):"
-                       " give the W&B settings with --values or --workload", where)
+                       " check the W&B settings in a run of their own (--values or --workload)",
+                       where)
     if len(found) > 1:
         raise InputError(f"{where}: several W&B deployments ({', '.join(i.address for i in found)})"
                          ": check them one plan at a time, or give the settings with --values")

@@ -1,13 +1,16 @@
-"""One plan made ready for the rules: its W&B settings, W&B's bucket, and adapters to the
-settings-source and probe interfaces, so the engine can treat a plan like any other target."""
+"""One plan made ready for the engine: its W&B settings, W&B's bucket, and what the engine
+asks of it instead of a live probe (facts, fixes and provenance in Terraform terms;
+gccheck.engine.prepared.PlannedFacts)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from gccheck.bucket_url import BucketLocation
-from gccheck.model import BucketFacts, Settings
-from gccheck.probes.interface import ProbeOptions
+from gccheck.debuglog import debug
+from gccheck.model import BucketFacts, Settings, Unavailable, UnavailableKind
+from gccheck.neutral import neutralise
 from gccheck.terraform.plan import Plan, PlannedBucket, load_plan
 
 
@@ -30,6 +33,51 @@ class PlanTarget:
         """The Terraform block for a failing check (None: keep the catalog's fix)."""
         return self.bucket.fix(check_id)
 
+    def source(self, check_id: str) -> str | None:
+        """The resource address (and attribute) behind `check_id`'s verdict, if it reads
+        the bucket."""
+        return self.bucket.source(check_id)
+
+    @property
+    def note(self) -> str:
+        """Where the facts come from, for the report's notes."""
+        return neutralise(f"bucket {self.bucket.label} as planned in Terraform plan "
+                          f"{self.plan.path} (nothing asked of the cloud)")
+
+    def read(self, check_ids: Iterable[str]) -> ReadPlan:
+        """Everything the engine will ask, read now: the plan itself (a fleet's plans may be
+        hundreds of MB each) is then no longer held."""
+        ids = tuple(check_ids)
+        try:
+            return ReadPlan(self.facts(), {c: f for c in ids if (f := self.fix(c)) is not None},
+                            {c: s for c in ids if (s := self.source(c)) is not None}, self.note)
+        except Exception as exc:  # a reader bug: this bucket unknown, the settings still judged
+            debug(__name__, "reading the planned bucket failed", exc_info=True)
+            missing = Unavailable(UnavailableKind.ERROR, "reading the planned bucket failed "
+                                  f"unexpectedly ({type(exc).__name__})")
+            return ReadPlan(BucketFacts(provider=self.bucket.provider, versioning=missing,
+                                        blob_soft_delete=missing, lifecycle=missing,
+                                        delete_protection=missing), note=self.note)
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """A planned bucket's facts, fixes and provenance, read once (the engine's PlannedFacts)."""
+
+    _facts: BucketFacts
+    fixes: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def facts(self) -> BucketFacts:
+        return self._facts
+
+    def fix(self, check_id: str) -> str | None:
+        return self.fixes.get(check_id)
+
+    def source(self, check_id: str) -> str | None:
+        return self.sources.get(check_id)
+
 
 def prepare(path: str, bucket_hint: str | None = None) -> PlanTarget:
     """Read the plan, its W&B settings, and pick W&B's bucket (the hint, else the bucket the
@@ -49,14 +97,3 @@ class PlanSettingsSource:
 
     def read(self) -> Settings:
         return self.plan.settings()
-
-
-@dataclass(frozen=True)
-class PlanProbe:
-    """The probes' BucketProbe interface over a planned bucket: no network, no SDK."""
-
-    bucket: PlannedBucket
-
-    def probe(self, bucket: BucketLocation, settings: Settings,
-              options: ProbeOptions) -> BucketFacts:
-        return self.bucket.facts()
