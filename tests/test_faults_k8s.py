@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import NONCURRENT_RULE, Run, S3Server, make_bucket, run_gccheck
-from faults import closed_port, fault_server
+from faults import closed_port, endless, fault_server, scripted_server
 from k8s_api import KubeAPI, KubeServer, config_map, deployment, start, write_kubeconfig
 
 TIMEOUT = 1.5
@@ -279,6 +279,79 @@ def test_audit_faulty_clusters_are_unknown_others_unaffected(
     # All at once: the slowest fault sets the pace, nobody waits for another.
     assert elapsed < 2 * TIMEOUT + 6
 
+
+
+# ---- hostile bodies: endless, or longer than any Kubernetes object (issue 15, item 8) -----------
+
+TOO_LARGE = "an answer over 4 MB, longer than any Kubernetes object (refused unread)"
+JSON = {"Content-Type": "application/json"}
+
+
+class Counted:
+    """A body's chunks, counting the bytes the server managed to send."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks, self.sent = chunks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+            self.sent += len(chunk)
+
+
+def _hostile(body: str) -> tuple[int, dict[str, str], bytes | Iterable[bytes]]:
+    """A ConfigMap answer: endless (as a 200 or a 503), or a valid one of 5 MB, with or
+    without its length declared."""
+    huge = json.dumps(config_map("wandb-flags", {GC: "true", "pad": "x" * (5 << 20)})).encode()
+    if body == "endless":
+        return 200, JSON, Counted(endless())
+    if body == "endless-503":
+        return 503, JSON, Counted(endless())
+    if body == "huge":
+        return 200, JSON, huge
+    return 200, JSON, Counted([huge[i:i + 65536] for i in range(0, len(huge), 65536)])
+
+
+@pytest.mark.parametrize("body", ["endless", "endless-503", "huge", "huge-undeclared"])
+def test_config_map_with_a_hostile_body_is_unknown_within_the_timeout(
+        tmp_path: Path, gccheck_inproc: Any, body: str) -> None:
+    app = deployment("wandb-app", containers=[{"name": "app", "env": [
+        {"name": GC, "valueFrom": {"configMapKeyRef": {"name": "wandb-flags", "key": GC}}}]}])
+    answers: list[Any] = []
+
+    def script(method: str, path: str, _: dict[str, str]) -> Any:
+        if "/configmaps/" not in path:
+            return 200, JSON, json.dumps(app).encode()
+        answers.append(_hostile(body))
+        return answers[-1]
+
+    with scripted_server(script) as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+    assert result.code == 3, result.err
+    gc = {r["id"]: r for r in json.loads(result.out)["targets"][0]["results"]}["gc-env-var"]
+    assert gc["status"] == "unknown", gc
+    assert (f"malformed answer from the Kubernetes API at {server.url}: {TOO_LARGE}"
+            in json.dumps(gc)), gc
+    assert elapsed < BOUND
+    # Refused after the first few MB (socket buffers aside), not read to the end: the endless
+    # bodies stop by themselves only after 512 MB.
+    assert all(getattr(b, "sent", 0) < 64 << 20 for _, _, b in answers), answers
+
+
+def test_workload_with_an_endless_body_is_one_line_within_the_timeout(
+        tmp_path: Path, gccheck_inproc: Any) -> None:
+    bodies: list[Counted] = []
+
+    def script(method: str, path: str, _: dict[str, str]) -> Any:
+        bodies.append(Counted(endless()))
+        return 200, JSON, bodies[-1]
+
+    with scripted_server(script) as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+    one_line_error(result, f"malformed answer from the Kubernetes API at {server.url}: "
+                           f"{TOO_LARGE}")
+    assert elapsed < BOUND
+    assert len(bodies) == 1 and bodies[0].sent < 64 << 20
 
 
 # ---- the kubeconfig's exec credential plugin ---------------------------------------------------
