@@ -354,6 +354,33 @@ def test_workload_with_an_endless_body_is_one_line_within_the_timeout(
     assert len(bodies) == 1 and bodies[0].sent < 64 << 20
 
 
+def test_config_map_sent_a_byte_at_a_time_is_unknown_at_the_timeout(
+        tmp_path: Path, gccheck_inproc: Any) -> None:
+    """Each byte comes well within the socket's timeout; the whole answer would take 8 s."""
+    app = deployment("wandb-app", containers=[{"name": "app", "env": [
+        {"name": GC, "valueFrom": {"configMapKeyRef": {"name": "wandb-flags", "key": GC}}}]}])
+    flags = json.dumps(config_map("wandb-flags", {GC: "true"})).encode()
+    flags = flags[:-1] + b" " * (160 - len(flags)) + b"}"
+
+    def drip() -> Iterator[bytes]:
+        for index in range(len(flags)):
+            time.sleep(0.05)
+            yield flags[index:index + 1]
+
+    def script(method: str, path: str, _: dict[str, str]) -> Any:
+        if "/configmaps/" not in path:
+            return 200, JSON, json.dumps(app).encode()
+        return 200, JSON, drip()
+
+    with scripted_server(script) as server:
+        result, elapsed = check(gccheck_inproc, kubeconfig_for(tmp_path, server.url))
+    assert result.code == 3, result.err
+    gc = {r["id"]: r for r in json.loads(result.out)["targets"][0]["results"]}["gc-env-var"]
+    assert gc["status"] == "unknown", gc
+    assert f"no answer from the Kubernetes API at {server.url} within 1.5 s" in json.dumps(gc)
+    assert elapsed < BOUND
+
+
 # ---- the kubeconfig's exec credential plugin ---------------------------------------------------
 
 

@@ -89,7 +89,9 @@ class Kube:
 
         failed: list[BaseException] = []
         try:
-            response = net.with_retries(once, self.deadline, failed, _status, _headers)()
+            # On its own thread: a server sending a byte at a time never times out a read.
+            response = net.run_within(net.with_retries(once, self.deadline, failed, _status,
+                                                       _headers), self.deadline)
         except ApiException as exc:
             attempts = len(failed) + (0 if failed and failed[-1] is exc else 1)
             status = exc.status or 0
