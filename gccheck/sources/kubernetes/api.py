@@ -59,7 +59,7 @@ class Kube:
         # One budget for loading the credentials and the calls: the audit gives a deployment
         # its timeout for reading settings, not one for each step.
         deadline = Deadline(timeout)
-        configuration, namespace = load_within(timeout, kubeconfig, context, environ)
+        configuration, namespace = load_within(deadline, kubeconfig, context, environ)
         # One attempt per request, no redirects followed: urllib3 would otherwise retry each
         # request 3 times, beyond --timeout, and follow a redirect anywhere. gccheck bounds
         # every call by the time left and retries 429/5xx itself.
