@@ -3,7 +3,8 @@
 Every probe (S3, GCS, Azure) uses it, and a plain HTTP client can too (the Kubernetes API
 client is meant to): nothing here imports an SDK.
 
-* `Deadline`: one wall-clock bound for a whole read, however many calls and retries it takes.
+* `Deadline`: one wall-clock bound for a whole read, however many calls and retries it takes;
+  `await_answer` waits for a submitted call until then, `run_within` runs one on its own thread.
 * Retries: `RETRIED_STATUS` (429 and 5xx) only, at most `MAX_ATTEMPTS`, `retry_wait` apart
   (0.2 s, then 0.4 s, unless `retry_after(headers)` asks for longer), never waiting past the
   deadline (`next_wait`); `with_retries` wraps a call that raises for its status.
@@ -83,6 +84,33 @@ def await_answer(future: Future[Any], deadline: Deadline) -> Any:
         return TimeoutError()
     except BaseException as exc:
         return exc
+
+
+def run_within(call: Callable[[], T], deadline: Deadline) -> T:
+    """`call()` on a daemon thread of its own: its answer, what it raised, or TimeoutError at
+    the deadline.
+
+    For a client that takes no wall-clock bound (the kubernetes client): a socket timeout
+    bounds each read, not a server that sends a byte at a time. The thread is left to end on
+    its own (its reads time out, its body is capped); it never holds up exit.
+    """
+    from gccheck.concurrency import leave_interrupts_to_the_main_thread
+
+    future: Future[T] = Future()
+
+    def run() -> None:
+        leave_interrupts_to_the_main_thread()
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True, name="gccheck-call").start()
+    answer = await_answer(future, deadline)
+    if isinstance(answer, BaseException):
+        raise answer
+    result: T = answer
+    return result
 
 
 # ---- retries -----------------------------------------------------------------------------

@@ -559,6 +559,7 @@ def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_pat
     assert status["live"]["bucket-versioning"]["status"] == "pass"
     dead = status["dead-cluster"]["gc-env-var"]
     assert dead["status"] == "unknown"
-    assert dead["summary"].startswith("settings could not be read: cannot reach the Kubernetes API")
+    assert dead["summary"].startswith("settings could not be read: could not connect to the "
+                                    "Kubernetes API")
     assert [t["ready"] for t in data["targets"]] == [True, False, True]
     assert run.code == 3

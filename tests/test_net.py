@@ -28,6 +28,7 @@ from gccheck.net import (
     next_wait,
     read_capped,
     retry_after,
+    run_within,
     unavailable,
     with_retries,
 )
@@ -175,3 +176,15 @@ def test_every_fact_unavailable_is_built_in_one_place() -> None:
     assert azure.versioning is None and azure.blob_soft_delete is why
     with pytest.raises(ValueError):
         BucketFacts.unavailable("aws", why, facts=("versionning",))
+
+
+def test_run_within_answers_raises_or_gives_up_at_the_deadline() -> None:
+    assert run_within(lambda: 42, Deadline(5)) == 42
+    with pytest.raises(KeyError):
+        run_within(lambda: {}["missing"], Deadline(5))
+    release = threading.Event()
+    try:
+        with pytest.raises(TimeoutError):
+            run_within(lambda: release.wait(30), Deadline(0.2))  # a call that would hang
+    finally:
+        release.set()

@@ -197,7 +197,7 @@ def test_unreachable_cluster_exits_2_quickly(tmp_path: Path,
     config = write_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}")
     started = time.monotonic()
     run = gccheck_inproc(*CHECK, "--workload", "auto", "--kubeconfig", str(config))
-    assert run.code == 2 and "cannot reach the Kubernetes API" in run.err
+    assert run.code == 2 and "could not connect to the Kubernetes API" in run.err
     assert len(run.err.strip().splitlines()) == 1
     assert time.monotonic() - started < 2
 

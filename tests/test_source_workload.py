@@ -379,7 +379,7 @@ def test_unreachable_cluster_fails_fast(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     config = write_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}")
     started = time.monotonic()
-    with pytest.raises(InputError, match=r"cannot reach the Kubernetes API .*connection refused"):
+    with pytest.raises(InputError, match=r"could not connect to the Kubernetes API at http://127\.0\.0\.1:\d+$"):
         read(config, timeout=5)
     assert time.monotonic() - started < 1.5
 
@@ -387,7 +387,7 @@ def test_unreachable_cluster_fails_fast(tmp_path: Path) -> None:
 def test_silent_cluster_respects_the_timeout(kube: KubeServer, kubeconfig: Path) -> None:
     kube.api.delay = 3
     started = time.monotonic()
-    with pytest.raises(InputError, match=r"no answer within 0.5s"):
+    with pytest.raises(InputError, match=r"no answer from the Kubernetes API at .* within 0\.5 s"):
         read(kubeconfig, timeout=0.5)
     assert time.monotonic() - started < 1.5
 
@@ -400,7 +400,7 @@ def test_slow_config_maps_run_out_of_time_as_unknown(kube: KubeServer, kubeconfi
     started = time.monotonic()
     setting = read(kubeconfig, timeout=0.6).values[GC]
     assert time.monotonic() - started < 1.5
-    assert setting.value is None and "no answer within 0.6s" in (setting.unresolved or "")
+    assert setting.value is None and "within 0.6 s" in (setting.unresolved or "")
 
 
 def test_kubeconfig_problems(tmp_path: Path) -> None:

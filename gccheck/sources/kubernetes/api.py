@@ -1,20 +1,23 @@
 """The few calls gccheck makes to a Kubernetes API server: GETs, bounded, retried, classified.
 
 Every call is a get or a list through the official `kubernetes` client, bounded by the time
-left of one budget; a 429 or 5xx is retried (honouring Retry-After, never past the deadline); a
-redirect is not followed; a 2xx answer must be JSON of the kind asked for. What an error status
-means is said in words that name the missing permission ("needs 'get secrets' in namespace X").
+left of one budget (`net.Deadline`); a 429 or 5xx is retried by `net.with_retries` (honouring
+Retry-After, never past the deadline); a redirect is not followed; every answer's body is read
+at most `MAX_ANSWER` bytes; a 2xx answer must be JSON of the kind asked for. Transport failures
+are worded by `net.unavailable`, as the probes word theirs; what an error status means is said
+in words that name the missing permission ("needs 'get secrets' in namespace X").
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from gccheck import net
 from gccheck.errors import InputError
+from gccheck.net import Deadline, Failure
 from gccheck.neutral import neutralise
 from gccheck.sources.kubernetes.kubeconfig import load_within
 from gccheck.sources.kubernetes.resolver import Fetched
@@ -22,22 +25,29 @@ from gccheck.sources.kubernetes.resolver import Fetched
 PLURAL = {"Deployment": "deployments", "StatefulSet": "statefulsets", "ConfigMap": "configmaps",
           "Secret": "secrets"}
 
+# The longest answer read. etcd stores an object in at most 1.5 MiB (its default request
+# limit), and JSON shows a Secret's bytes in base64, a third longer: 4 MiB holds any one
+# object, and the few workloads a label selector lists, with room. An endless or larger body
+# is refused unread (a malformed answer): it cannot take the pod's memory.
+MAX_ANSWER = 4 << 20
+
 
 class Kube:
     """The few calls gccheck makes, each bounded by the time left of `timeout`.
 
-    Every call is a GET (get or list). A 429 or 5xx is retried (at most MAX_ATTEMPTS per call,
-    honouring Retry-After, never waiting past the deadline); a redirect is not followed; a 2xx
-    answer must be JSON of the kind asked for.
+    Every call is a GET (get or list). A 429 or 5xx is retried (at most net.MAX_ATTEMPTS per
+    call, honouring Retry-After, never waiting past the deadline); a redirect is not followed;
+    a body is read at most MAX_ANSWER bytes; a 2xx answer must be JSON of the kind asked for.
     """
 
     def __init__(self, api_client: Any, namespace: str, server: str, timeout: float,
-                 deadline: float | None = None) -> None:
+                 deadline: Deadline | None = None) -> None:
         self.api_client = api_client
         self.namespace = namespace
         self.server = neutralise(_shown_server(server))
+        self.endpoint = f"the Kubernetes API at {self.server}"
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout if deadline is None else deadline
+        self.deadline = Deadline(timeout) if deadline is None else deadline
         self._cache: dict[tuple[str, str, str], Fetched] = {}
 
     @classmethod
@@ -48,20 +58,19 @@ class Kube:
 
         # One budget for loading the credentials and the calls: the audit gives a deployment
         # its timeout for reading settings, not one for each step.
-        deadline = time.monotonic() + timeout
-        configuration, namespace = load_within(timeout, kubeconfig, context, environ)
+        deadline = Deadline(timeout)
+        configuration, namespace = load_within(deadline, kubeconfig, context, environ)
         # One attempt per request, no redirects followed: urllib3 would otherwise retry each
         # request 3 times, beyond --timeout, and follow a redirect anywhere. gccheck bounds
         # every call by the time left and retries 429/5xx itself.
         configuration.retries = urllib3.Retry(total=0, redirect=False)
-        return cls(client.ApiClient(configuration), namespace, configuration.host, timeout,
-                   deadline)
+        api_client = client.ApiClient(configuration)
+        rest: Any = api_client.rest_client
+        rest.pool_manager = _BoundedPool(rest.pool_manager)
+        return cls(api_client, namespace, configuration.host, timeout, deadline)
 
     def close(self) -> None:
         self.api_client.close()
-
-    def _left(self) -> float:
-        return self.deadline - time.monotonic()
 
     def _call(self, method: Any, *args: Any, expect: str, **kwargs: Any) -> Mapping[str, Any]:
         """Call a client method; returns the JSON body, an object of kind `expect`.
@@ -71,103 +80,63 @@ class Kube:
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
-        attempts = 0
-        while True:
-            attempts += 1
-            left = self._left()
+        def once() -> Any:
+            left = self.deadline.left()
             if left <= 0:
-                raise _Unreachable(self._out_of_time())
-            try:
-                response = method(*args, _preload_content=False, _request_timeout=(left, left),
-                                  **kwargs)
-                body = response.data  # read here: a broken or slow body fails here
-            except ApiException as exc:
-                status = exc.status or 0
-                if status == 0:  # the client reports TLS failures as status 0
-                    raise _Unreachable(self._tls(str(exc.reason))) from None
-                if 300 <= status < 400:
-                    raise _Unreachable(self._redirect(status, exc.headers)) from None
-                wait = self._retry_wait(exc, attempts)
-                if wait is None:
-                    raise _HttpError(status, neutralise(str(exc.reason or ""), 120), attempts,
-                                     retry_after(exc.headers)) from None
-                time.sleep(wait)
-                continue
-            except urllib3.exceptions.HTTPError as exc:
-                raise _Unreachable(self._unreachable(exc)) from None
-            return self._parse(body, expect)
+                raise TimeoutError("the time for the whole read is up")
+            return method(*args, _preload_content=False, _request_timeout=(left, left),
+                          **kwargs)
 
-    def _retry_wait(self, exc: Any, attempts: int) -> float | None:
-        """Seconds to wait before the next attempt, or None: do not retry."""
-        if exc.status not in RETRIED_STATUS or attempts >= MAX_ATTEMPTS:
-            return None
-        wait = max(BACKOFF * 2 ** (attempts - 1), retry_after(exc.headers) or 0.0)
-        # Not past the deadline: better to say what the attempts got than "no answer".
-        return wait if wait < self._left() - 0.05 else None
-
-    def _parse(self, body: bytes | None, expect: str) -> Mapping[str, Any]:
+        failed: list[BaseException] = []
         try:
-            data = json.loads((body or b"").decode("utf-8"))
+            # On its own thread: a server sending a byte at a time never times out a read.
+            response = net.run_within(net.with_retries(once, self.deadline, failed, _status,
+                                                       _headers), self.deadline)
+        except ApiException as exc:
+            attempts = len(failed) + (0 if failed and failed[-1] is exc else 1)
+            status = exc.status or 0
+            if status == 0:  # the client reports TLS failures as status 0
+                raise _Unreachable(self._said(Failure.TLS)) from None
+            if net.classify_status(status) is Failure.REDIRECT:
+                raise _Unreachable(self._said(Failure.REDIRECT, _redirect(status, exc.headers))
+                                   ) from None
+            raise _HttpError(status, neutralise(str(exc.reason or ""), 120), attempts,
+                             net.retry_after(exc.headers)) from None
+        except (urllib3.exceptions.HTTPError, net.MalformedAnswer, OSError) as exc:
+            failure = net.classify_transport(exc)
+            if failure is None:
+                raise _Unreachable(f"could not connect to {self.endpoint}: "
+                                   f"{neutralise(str(exc).split(': ')[-1], 120)}") from None
+            too_large = isinstance(exc, net.BodyTooLarge)
+            raise _Unreachable(self._said(failure, _TOO_LARGE if too_large else "")) from None
+        return self._parse(response.data, response.headers.get("Content-Type", ""), expect)
+
+    def _said(self, failure: Failure, detail: str = "") -> str:
+        return net.unavailable(failure, self.endpoint, self.timeout, detail=detail).reason
+
+    def _parse(self, body: bytes | None, content_type: str, expect: str) -> Mapping[str, Any]:
+        body = body or b""
+        if net.looks_like_html(body, content_type):
+            raise _Unreachable(self._said(Failure.HTML))
+        try:
+            data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise _Unreachable(f"malformed answer from the Kubernetes API at {self.server}: "
-                               f"expected a {expect} as JSON, got {_sniff(body)}") from None
+            seen = f"a body that is not JSON ({len(body)} bytes)" if body else "an empty body"
+            raise _Unreachable(self._said(Failure.MALFORMED,
+                                          f"expected a {expect} as JSON, got {seen}")) from None
         got = data.get("kind") if isinstance(data, Mapping) else None
         if not isinstance(data, Mapping) or got != expect:
             what = (f"a {got}" if isinstance(got, str) and got.isprintable() and len(got) < 64
                     else "JSON without a kind" if isinstance(data, Mapping) else "other JSON")
-            raise _Unreachable(f"unexpected answer from the Kubernetes API at {self.server}: "
-                               f"expected a {expect}, got {what} (is the server URL right?)")
+            raise _Unreachable(self._said(Failure.MALFORMED, f"expected a {expect}, got {what} "
+                                                             "(is the server URL right?)"))
         return data
-
-    def _out_of_time(self) -> str:
-        return f"cannot reach the Kubernetes API at {self.server}: no answer within " \
-               f"{self.timeout:g}s"
-
-    def _tls(self, reason: str) -> str:
-        detail = reason.splitlines()[-1] if reason.strip() else "handshake failed"
-        detail = neutralise(detail.split("] ", 1)[-1].split(" (_ssl.c", 1)[0][:160])
-        return (f"cannot reach the Kubernetes API at {self.server}: TLS failure ({detail}); "
-                "is the kubeconfig's certificate-authority right?")
-
-    def _redirect(self, status: int, headers: Any) -> str:
-        location = str((headers or {}).get("Location") or "")
-        parts = urlsplit(location)
-        to = (f" to {neutralise(parts.scheme, 16)}://{neutralise(parts.hostname, 253)}"
-              if parts.scheme and parts.hostname else "")
-        return (f"unexpected redirect (HTTP {status}{to}) from the Kubernetes API at "
-                f"{self.server}, not followed: is the server URL in the kubeconfig right?")
-
-    def _unreachable(self, exc: Exception) -> str:
-        import urllib3
-
-        reason = getattr(exc, "reason", None) or exc
-        text = str(reason)
-        if isinstance(reason, urllib3.exceptions.SSLError) or isinstance(
-                exc, urllib3.exceptions.SSLError):
-            return self._tls(text)
-        if isinstance(exc, urllib3.exceptions.ProtocolError) and "IncompleteRead" in str(exc):
-            return (f"malformed or truncated answer from the Kubernetes API at {self.server} "
-                    "(the connection broke mid-body)")
-        if "timed out" in text.lower():
-            return self._out_of_time()
-        if "refused" in text.lower():
-            why = "connection refused"
-        elif ("Name or service not known" in text or "nodename nor servname" in text
-              or "Temporary failure in name resolution" in text
-              or isinstance(reason, urllib3.exceptions.NameResolutionError)):
-            why = "DNS lookup failed"
-        elif isinstance(exc, urllib3.exceptions.ProtocolError):
-            why = "the connection broke (" + text.split(": ")[-1][:120] + ")"
-        else:
-            why = text.split(": ")[-1][:120]
-        return f"cannot reach the Kubernetes API at {self.server}: {neutralise(why)}"
 
     def _api_problem(self, exc: _HttpError, what: str, verb: str, kind: str,
                      namespace: str) -> tuple[str, bool]:
         """What an HTTP error means for reading `what` ("Deployment wandb/x"), and whether
         it is a 404; InputError when it stops everything (401)."""
         what, namespace = neutralise(what), neutralise(namespace)
-        tries = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
         waited = f", Retry-After {exc.retry_after:g} s" if exc.retry_after is not None else ""
         if exc.status == 401:
             raise InputError(f"the Kubernetes API at {self.server} refused the credentials "
@@ -179,14 +148,15 @@ class Kube:
                     f"{PLURAL[kind]}'{where})"), False
         if exc.status == 404:
             return f"{what} not found", True
-        if exc.status == 429:
-            return (f"cannot {_verb_text(verb)} {what}: throttled by the Kubernetes API at "
-                    f"{self.server} (HTTP 429{waited}){tries}"), False
-        if exc.status >= 500:
-            return (f"cannot {_verb_text(verb)} {what}: server error from the Kubernetes API at "
-                    f"{self.server} (HTTP {exc.status} {exc.reason}{waited}){tries}"), False
-        return (f"cannot {_verb_text(verb)} {what}: HTTP {exc.status} {exc.reason} from the "
-                f"Kubernetes API at {self.server}"), False
+        failure = net.classify_status(exc.status)
+        if failure is Failure.THROTTLED or failure is Failure.SERVER_ERROR:
+            status = f"HTTP {exc.status}" + (f" {exc.reason}" if failure is not
+                                             Failure.THROTTLED else "")
+            said = net.unavailable(failure, self.endpoint, self.timeout,
+                                   detail=f"{status}{waited}", attempts=exc.attempts)
+            return f"cannot {_verb_text(verb)} {what}: {said.reason}", False
+        return (f"cannot {_verb_text(verb)} {what}: HTTP {exc.status} {exc.reason} from "
+                f"{self.endpoint}"), False
 
     def get_workload(self, kind: str, namespace: str, name: str) -> Mapping[str, Any]:
         from kubernetes import client
@@ -248,11 +218,6 @@ class Kube:
                                  f"{exc}")
 
 
-MAX_ATTEMPTS = 3
-BACKOFF = 0.2  # seconds before the 2nd attempt, doubled for the 3rd (Retry-After wins)
-RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
 class _Unreachable(Exception):
     """No usable answer from the API: refused, timed out, TLS, a redirect, a malformed body,
     or the time for the whole read is up."""
@@ -274,25 +239,58 @@ def _verb_text(verb: str) -> str:
     return "read" if verb == "get" else verb
 
 
-def retry_after(headers: Any) -> float | None:
-    """Seconds the server asked to wait (Retry-After in seconds), if it said."""
-    try:
-        value = float(str((headers or {}).get("Retry-After") or "").strip())
-    except ValueError:
-        return None  # an HTTP date, or nothing: use the backoff
-    return value if 0 <= value < 86400 else None
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
 
 
-def _sniff(body: bytes | None) -> str:
-    """What a body that is not JSON looks like, without quoting it."""
-    head = (body or b"").lstrip()[:64].lower()
-    if not head:
-        return "an empty body"
-    if head.startswith((b"<!doctype html", b"<html")):
-        return "an HTML page"
-    if head.startswith(b"<"):
-        return "XML"
-    return f"a body that is not JSON ({len(body or b'')} bytes)"
+def _headers(exc: BaseException) -> Any:
+    return getattr(exc, "headers", None)
+
+
+def _redirect(status: int, headers: Any) -> str:
+    """A redirect's status and where it pointed (scheme and host only: a path or query may
+    carry a token)."""
+    parts = urlsplit(str((headers or {}).get("Location") or ""))
+    to = (f" to {neutralise(parts.scheme, 16)}://{neutralise(parts.hostname, 253)}"
+          if parts.scheme and parts.hostname else "")
+    return f"HTTP {status}{to}"
+
+
+_TOO_LARGE = (f"an answer over {MAX_ANSWER >> 20} MB, longer than any Kubernetes object "
+              "(refused unread)")
+
+
+class _BoundedPool:
+    """The client's connection pool, each answer's body read at once, at most MAX_ANSWER.
+
+    The client reads a body whole before anyone can look at it (an error status's too, for
+    its exception), so the bound goes below it: the answer it gets holds the bytes read.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        import urllib3
+
+        kwargs["preload_content"] = False
+        response = self._pool.request(*args, **kwargs)
+        try:
+            if net.declared_too_large(response.headers, MAX_ANSWER):
+                raise net.BodyTooLarge(MAX_ANSWER)
+            body = net.read_capped(response.stream(65536), MAX_ANSWER)
+        except BaseException:
+            response.close()  # the rest stays unread: the connection is not reused
+            raise
+        response.release_conn()
+        # Already decoded (gzip): the copy must not be decoded again.
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-encoding"}
+        return urllib3.HTTPResponse(body=body, headers=headers, status=response.status,
+                                    reason=response.reason, preload_content=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
 
 
 def _shown_server(server: str) -> str:

@@ -8,20 +8,21 @@ must not hang gccheck.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gccheck import net
 from gccheck.errors import InputError
 from gccheck.masking import describe_value
+from gccheck.net import Deadline
 
 IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
-def load_within(timeout: float, kubeconfig: str | None, context: str | None,
+def load_within(deadline: Deadline, kubeconfig: str | None, context: str | None,
                 environ: Mapping[str, str]) -> tuple[Any, str]:
-    """The client configuration and default namespace, given up on after `timeout` seconds.
+    """The client configuration and default namespace, given up on at the deadline.
 
     Loading runs the kubeconfig's credential helpers (an `exec` plugin such as aws eks
     get-token or kubelogin, an OIDC or gcp token refresh), which the client waits for without
@@ -29,25 +30,13 @@ def load_within(timeout: float, kubeconfig: str | None, context: str | None,
     cannot be stopped from here (the client keeps its process to itself); it runs on and ends
     with its own timeouts.
     """
-    outcome: list[tuple[Any, str] | BaseException] = []
-
-    def load() -> None:
-        try:
-            outcome.append(_load_configuration(kubeconfig, context, environ))
-        except BaseException as exc:  # handed to the caller's thread below
-            outcome.append(exc)
-
-    worker = threading.Thread(target=load, name="gccheck-kubeconfig", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise InputError(f"kubeconfig: its credentials were not ready within {timeout:g} s (an "
-                         "exec plugin or token refresh waiting for a login or the network? "
-                         "run kubectl once, or raise --timeout)")
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    try:
+        return net.run_within(lambda: _load_configuration(kubeconfig, context, environ),
+                              deadline)
+    except TimeoutError:
+        raise InputError(f"kubeconfig: its credentials were not ready within "
+                         f"{deadline.seconds:g} s (an exec plugin or token refresh waiting for "
+                         "a login or the network? run kubectl once, or raise --timeout)") from None
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None,

@@ -89,7 +89,7 @@ def container_env(container: Mapping[str, Any], objects: ObjectSource, namespace
     reader = _Reader(objects, namespace, neutralise(namespace), fixes)
     base = _env_from(reader, container, label)
     entries = [e for e in (_env_entry(reader, item, f"{label}: env")
-                           for item in _items(container.get("env")) if isinstance(item, Mapping))
+                           for item in as_list(container.get("env")) if isinstance(item, Mapping))
                if e is not None]
     partial: dict[str, tuple[str, str]] = {}
     values = resolve(entries, base, partial)
@@ -98,11 +98,13 @@ def container_env(container: Mapping[str, Any], objects: ObjectSource, namespace
 
 
 # What a provider returns is read defensively: a field of an unexpected type is treated as absent.
-def _map(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a mapping, else an empty one."""
     return value if isinstance(value, Mapping) else {}
 
 
-def _items(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """`value` if it is a list, else an empty one."""
     return value if isinstance(value, list) else []
 
 
@@ -130,7 +132,7 @@ class _Reader:
         fetched = self.objects.fetch(kind, self.namespace, name)
         if fetched.data is None:
             return None, fetched
-        raw = _map(fetched.data.get("data"))
+        raw = as_mapping(fetched.data.get("data"))
         if kind == "ConfigMap":
             return {str(k): str(v) for k, v in raw.items()}, fetched
         decoded = {}
@@ -143,7 +145,7 @@ class _Reader:
             decoded[str(key)] = text
         # A manifest (not an API answer) may give plain values in stringData, which the API
         # server merges over data.
-        decoded.update({str(k): str(v) for k, v in _map(fetched.data.get("stringData")).items()})
+        decoded.update({str(k): str(v) for k, v in as_mapping(fetched.data.get("stringData")).items()})
         self.secrets += [text for text in decoded.values() if not is_flag_word(text)]
         return decoded, fetched
 
@@ -152,7 +154,7 @@ def _env_from(reader: _Reader, container: Mapping[str, Any], label: str) -> dict
     """Variables from envFrom sources; a later source beats an earlier one."""
     base: dict[str, Setting] = {}
     supplier: dict[str, str] = {}  # variable -> the source that set it ("Secret ns/name")
-    for source in _items(container.get("envFrom")):
+    for source in as_list(container.get("envFrom")):
         if not isinstance(source, Mapping):
             continue
         prefix = str(source.get("prefix") or "")

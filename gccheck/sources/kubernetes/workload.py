@@ -31,7 +31,13 @@ from gccheck.sources.chart.knowledge import ServerWorkload, load_knowledge, trap
 from gccheck.sources.chart_bucket import without_keys
 from gccheck.sources.envvars import UNKNOWN_MARK
 from gccheck.sources.interface import DERIVED_ENDPOINT, storage_settings
-from gccheck.sources.kubernetes.resolver import Fixes, ObjectSource, container_env
+from gccheck.sources.kubernetes.resolver import (
+    Fixes,
+    ObjectSource,
+    as_list,
+    as_mapping,
+    container_env,
+)
 
 KINDS = {
     "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
@@ -131,7 +137,7 @@ def find_servers(kube: WorkloadLister,
     app first, then the others of its chart and release (charts.yaml), found by their labels."""
     app = find_auto(kube, namespace)
     knowledge = load_knowledge()
-    labels = _map(_meta(app).get("labels"))
+    labels = as_mapping(_meta(app).get("labels"))
     server = knowledge.server_of(labels)
     assert server is not None  # find_auto lists by these very labels
     instance = labels.get("app.kubernetes.io/instance")
@@ -146,22 +152,13 @@ def find_servers(kube: WorkloadLister,
     return found
 
 
-# What the API returns is read defensively: a field of an unexpected type is treated as absent.
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _map(obj.get("metadata"))
+    return as_mapping(obj.get("metadata"))
 
 
 def _containers(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    pod = _map(_map(_map(obj.get("spec")).get("template")).get("spec"))
-    return [c for c in _items(pod.get("containers")) if isinstance(c, Mapping)]
+    pod = as_mapping(as_mapping(as_mapping(obj.get("spec")).get("template")).get("spec"))
+    return [c for c in as_list(pod.get("containers")) if isinstance(c, Mapping)]
 
 
 def _image_repository(image: str) -> str:
@@ -244,20 +241,28 @@ def workload_settings(kube: NamespacedObjects, obj: Mapping[str, Any],
     cname = neutralise(str(container.get("name")), 63)
     fixes = KubectlFixes(f"{kind.lower()}/{name}", shown_namespace, cname,
                          _managed_note(meta, kind))
-    env = container_env(container, kube, namespace, f"{label} container {cname}", fixes)
+    return container_settings(container, kube, namespace, f"{label} container {cname}", why,
+                              fixes)
+
+
+def container_settings(container: Mapping[str, Any], objects: ObjectSource, namespace: str,
+                       label: str, why: str, fixes: Fixes | None) -> Settings:
+    """The Settings of one container (`label`, chosen because `why`): its environment as the
+    kubelet builds it, the bucket settings in it, and what could not be read."""
+    env = container_env(container, objects, namespace, label, fixes)
     values = dict(env.values)
     endpoint = _rescue_bucket(values, env.partial)
-    unread = Unread(f"{label} container {cname}: envFrom",
-                    "; ".join(env.unread)) if env.unread else None
-    return Settings(description=f"{label} container {cname} ({why})", values=values,
-                    fix_missing=fixes.env(), secrets=env.secrets,
-                    storage=storage_settings(values, endpoint=endpoint), unread=unread)
+    unread = Unread(f"{label}: envFrom", "; ".join(env.unread)) if env.unread else None
+    return Settings(description=f"{label} ({why})", values=values,
+                    fix_missing=fixes.env() if fixes else Settings.fix_missing,
+                    secrets=env.secrets, storage=storage_settings(values, endpoint=endpoint),
+                    unread=unread)
 
 
 def _managed_note(meta: Mapping[str, Any], kind: str) -> str:
-    labels = _map(meta.get("labels"))
-    annotations = _map(meta.get("annotations"))
-    owners = [o for o in _items(meta.get("ownerReferences")) if isinstance(o, Mapping)]
+    labels = as_mapping(meta.get("labels"))
+    annotations = as_mapping(meta.get("annotations"))
+    owners = [o for o in as_list(meta.get("ownerReferences")) if isinstance(o, Mapping)]
     release = annotations.get("meta.helm.sh/release-name")
     if release or labels.get("app.kubernetes.io/managed-by") == "Helm":
         name = f" (release {neutralise(str(release))})" if release else ""
@@ -338,17 +343,9 @@ def servers_settings(objects: ObjectSource, found: Sequence[tuple[ServerWorkload
         container, why = server_container(server, obj, label)
         item = Found(server, obj, kind, name, container,
                      neutralise(str(container.get("name")), 63))
-        fixes = fixes_for(item)
-        env = container_env(container, objects, namespace,
-                            f"{label} container {item.container_name}", fixes)
-        values = dict(env.values)
-        endpoint = _rescue_bucket(values, env.partial)
-        unread = Unread(f"{label} container {item.container_name}: envFrom",
-                        "; ".join(env.unread)) if env.unread else None
-        judged.append((item, Settings(
-            description=f"{label} container {item.container_name} ({why})", values=values,
-            fix_missing=fixes.env() if fixes else Settings.fix_missing, secrets=env.secrets,
-            storage=storage_settings(values, endpoint=endpoint), unread=unread)))
+        judged.append((item, container_settings(
+            container, objects, namespace, f"{label} container {item.container_name}", why,
+            fixes_for(item))))
     main = next((s for f, s in judged if f.server.bucket), judged[0][1])
     workloads = tuple(WorkloadEnv(f.label, s.values, s.fix_missing, s.unread) for f, s in judged)
     others = ", ".join(f.label for f, s in judged if s is not main)
