@@ -68,11 +68,11 @@ def run_check(spec: TargetSpec, redactor: Redactor, *, matrix_path: str | None, 
     prepared = prepare(spec, matrix, os.environ, redactor)
     report = run([prepared], matrix, concurrency=1, strict=strict)
     quick_exit()
-    emit(render(fmt, report, output), redactor, output)
+    emit(render(fmt, report.redacted(redactor.redact), output), redactor, output)
     if termination_message:
         try:
             write_termination_message(termination_message,
-                                      redactor.redact(termination_line(report)))
+                                      redactor.redact(termination_line(report.redacted(redactor.redact))))
         except InputError as exc:
             # The verdict is in the report and the exit code; a missing message file must not
             # turn "report only" (--fail-on never) into a blocked release.
@@ -105,7 +105,7 @@ def run_audit(fleet_path: str, redactor: Redactor, *, matrix_path: str | None, f
     finally:
         progress.close()
     quick_exit()
-    emit(render(fmt, report, output), redactor, output)
+    emit(render(fmt, report.redacted(redactor.redact), output), redactor, output)
     if not quiet:
         stderr(audit_summary(report, output), redactor)
     return exit_code(report, warn_only, fail_on)

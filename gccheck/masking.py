@@ -267,8 +267,12 @@ _WRITTEN: tuple[Callable[[str], str], ...] = (
 def _variants(secret: str, min_len: int = _MIN_SECRET_LEN) -> set[str]:
     """Every form of `secret` that gccheck could write: each way it shows a value, as each
     format escapes it, and its base64 forms."""
+    # The Markdown format's own escaping (imported here: masking loads at start-up, formats
+    # only when a report is rendered). Reports are also redacted before any format sees them.
+    from gccheck.formats.markdown import text as markdown_text
+
     raw = secret.encode("utf-8", "surrogateescape")
-    found = {write(show(secret)) for show in _SHOWN for write in _WRITTEN}
+    found = {write(show(secret)) for show in _SHOWN for write in (*_WRITTEN, markdown_text)}
     found |= {
         base64.b64encode(raw).decode("ascii"),
         base64.urlsafe_b64encode(raw).decode("ascii"),

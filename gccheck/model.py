@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from gccheck.neutral import neutralise
@@ -235,8 +235,32 @@ class Report:
         """This report with every text in it shown safely (`gccheck.neutral.neutralise`):
         control characters and undecodable bytes escaped, lengths capped. Every format
         renders this, never the report as the engine built it."""
-        return replace(self, version=neutralise(self.version),
-                       targets=tuple(_neutral_target(t) for t in self.targets))
+        return self._with_texts(_one_line, _multiline)
+
+    def redacted(self, redact: Callable[[str], str]) -> Report:
+        """This report with `redact` (the run's Redactor) applied to every text in it, before
+        any format escapes it: a format's own escaping (Markdown's backslashes, ...) can then
+        never turn a secret into a form the Redactor does not know."""
+        return self._with_texts(redact, redact)
+
+    def _with_texts(self, one_line: Callable[[str], str],
+                    multiline: Callable[[str], str]) -> Report:
+        def result(r: Result) -> Result:
+            return replace(
+                r, id=one_line(r.id), summary=one_line(r.summary), detail=one_line(r.detail),
+                source=None if r.source is None else one_line(r.source),
+                remediation=None if r.remediation is None else multiline(r.remediation))
+
+        def target(t: TargetReport) -> TargetReport:
+            return replace(
+                t, name=one_line(t.name), hosting=one_line(t.hosting),
+                provider=None if t.provider is None else one_line(t.provider),
+                bucket=None if t.bucket is None else one_line(t.bucket),
+                notes=tuple(one_line(n) for n in t.notes),
+                results=tuple(result(r) for r in t.results))
+
+        return replace(self, version=one_line(self.version),
+                       targets=tuple(target(t) for t in self.targets))
 
 
 # Per field, far above what gccheck itself writes, so text neutralised where it entered
@@ -251,22 +275,8 @@ def _one_line(text: str) -> str:
     return neutralise(_LINE_BREAKS.sub(" ", text), _FIELD_LIMIT)
 
 
-def _neutral_result(result: Result) -> Result:
-    return replace(
-        result, id=_one_line(result.id), summary=_one_line(result.summary),
-        detail=_one_line(result.detail),
-        source=None if result.source is None else _one_line(result.source),
-        remediation=None if result.remediation is None
-        else neutralise(result.remediation, _FIX_LIMIT, multiline=True))
-
-
-def _neutral_target(target: TargetReport) -> TargetReport:
-    return replace(
-        target, name=_one_line(target.name), hosting=_one_line(target.hosting),
-        provider=None if target.provider is None else _one_line(target.provider),
-        bucket=None if target.bucket is None else _one_line(target.bucket),
-        notes=tuple(_one_line(n) for n in target.notes),
-        results=tuple(_neutral_result(r) for r in target.results))
+def _multiline(text: str) -> str:
+    return neutralise(text, _FIX_LIMIT, multiline=True)
 
 
 # ---- Settings: what the deployment is told (sources produce these) -------------------------

@@ -137,3 +137,15 @@ def test_a_short_key_echoed_by_a_hostile_server_is_hidden(gccheck_inproc: Any,
         server.server_close()
     assert run.code == 3, run.out + run.err  # unverified: the server answered with an error
     assert SHORT_KEY not in run.out + run.err and FRAGMENT not in run.out + run.err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_report_is_redacted_before_any_format_escapes_it(fmt: str) -> None:
+    """The CLI hands formats `report.redacted(...)`: a format's escaping cannot turn a secret
+    into a form the redactor does not know, whatever characters the secret holds."""
+    odd = "k#*_`[x]|<Yrd99>&amp;\\"
+    redactor = Redactor([odd])
+    report = _echoing_report(f"denied for {odd} and '{odd}'").redacted(redactor.redact)
+    text = get_format(fmt).render(report)
+    assert "Yrd99" not in text
+    assert fmt == "prometheus" or MASK in text

@@ -87,8 +87,8 @@ def test_a_bare_aws_endpoint_in_a_v2_resource_is_https(tmp_path: Path) -> None:
                 bucket: {value: wandb}
         """))
     settings_ = HelmValuesSource((str(cr),)).read()
-    endpoint = settings_.values.get("AWS_ENDPOINT_URL_S3")
-    # Without keys the endpoint is named apart; with the parser's rule it is https.
+    endpoint = settings_.storage.endpoint
+    # Without keys the endpoint is a typed setting apart; with the parser's rule it is https.
     assert endpoint is not None and endpoint.value == "https://s3.eu-west-1.amazonaws.com"
 
 

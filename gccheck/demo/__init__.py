@@ -42,7 +42,7 @@ def _say(text: str) -> None:
 def check_case(case: DemoCase, matrix: Matrix, redactor: Redactor) -> int:
     prepared = prepare(case.spec, matrix, {}, redactor)
     report = run([prepared], matrix, concurrency=1)
-    text = render("table", report, None)
+    text = render("table", report.redacted(redactor.redact), None)
     sys.stdout.write(redactor.redact(text))
     code = report.exit_code()
     lesson = wrap(f"-> exit code {code}. {case.lesson}", terminal_width(None), "  ", "     ")
