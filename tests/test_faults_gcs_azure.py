@@ -227,11 +227,20 @@ def test_throttling_waits_for_retry_after_within_the_deadline(
     for (_, path), when in zip(got.requests, got.times, strict=True):
         by_call.setdefault(path, []).append(when)
     assert by_call, "the fault server was never asked"
+    first = min(got.times)
+    assert any(len(times) >= 2 for times in by_call.values()), by_call
     for path, times in by_call.items():
-        assert 2 <= len(times) <= MAX_ATTEMPTS, (path, len(times))
+        assert len(times) <= MAX_ATTEMPTS, (path, len(times))
+        if len(times) == 1:
+            # A call made after the others' retries (the data plane asks one thing after
+            # another) may have no room left for a retry after Retry-After: 1: then it must
+            # have started within about a second of the deadline (which starts just before
+            # the first request), not been given up on early.
+            assert times[0] - first >= TIMEOUT - 1.5, (path, times[0] - first)
+            continue
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert min(gaps) >= 0.9, f"Retry-After: 1 was not honoured: {gaps}"
-        assert times[-1] - times[0] < TIMEOUT
+        assert times[-1] - first < TIMEOUT
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.split("/")[1] in ("429-long", "redirect")])
