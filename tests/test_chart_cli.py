@@ -293,3 +293,49 @@ def test_a_fleet_chart_that_fails_to_render_names_the_deployment(tmp_path: Path)
     assert run.code == 2
     assert run.err == (f"gccheck: error: deployment 'gone': --chart {tmp_path}/charts/missing: "
                        "no such file or directory\n")
+
+
+# ---- what real charts render: empty keys, binary Secrets, the pod's own namespace ---------------
+
+def test_empty_and_binary_secret_values_and_the_pods_namespace(
+        tmp_path: Path, moto_server: S3Server, gccheck_inproc: Invoke) -> None:
+    # operator-wandb 0.32 renders `SLACK_SECRET: {{ default "" ... }}` (YAML null) in a Secret,
+    # and gives the app GORILLA_CUSTOMER_SECRET_STORE_K8S_CONFIG_NAMESPACE from metadata.namespace.
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    (chart / "templates" / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-extra-secret\n"
+        "data:\n  SLACK_SECRET: {{ default \"\" .Values.global.slackSecret }}\n"
+        "  REDIS_PASSWORD: //5wYXNzLWJ5dGVz\n")  # b"\xff\xfepass-bytes": not UTF-8
+    servers = chart / "templates" / "servers.yaml"
+    servers.write_text(servers.read_text().replace(
+        "{{- $extra := list }}",
+        '{{- $extra := list (dict "name" "GORILLA_CUSTOMER_SECRET_STORE_K8S_CONFIG_NAMESPACE" '
+        '"valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.namespace"))) }}'))
+    extra = {"api": {"envFrom": {"{{ .Release.Name }}-extra-secret": "secretRef"}}}
+    values = values_file(tmp_path, SEPARATE_PODS, extra, bucket_values(moto_server))
+    run = gccheck_inproc(*CHECK, "--chart", str(chart), "-f", values, "--namespace", "team-a",
+                         env=NO_BINARY)
+    assert run.code == 1, run.out + run.err  # no internal error: the trap, as before
+    text = " ".join(run.out.split())
+    assert failing("Deployment", "api", "api", namespace="team-a") in text  # not "***/wandb-api"
+    assert "bucket from ConfigMap team-a/wandb-bucket-configmap" in text
+    assert "pass-bytes" not in run.out and TEST_SECRET not in run.out
+
+
+def test_a_key_rendered_empty_holds_an_empty_value(tmp_path: Path) -> None:
+    from gccheck.sources.chart.source import RenderedChartSource
+
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    (chart / "templates" / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-extra-secret\n"
+        "data:\n  SLACK_SECRET:\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        "  name: {{ .Release.Name }}-extra-configmap\ndata:\n  EMPTY_SETTING:\n")
+    extra = {"api": {"envFrom": {"{{ .Release.Name }}-extra-secret": "secretRef",
+                                 "{{ .Release.Name }}-extra-configmap": "configMapRef"}}}
+    values = values_file(tmp_path, SEPARATE_PODS, extra)
+    settings = RenderedChartSource(str(chart), (values,), environ=NO_BINARY).read()
+    api = next(w for w in settings.workloads if w.label.endswith("container api"))
+    # As the API server stores them (the Go types' nil), not the text "None" (or its base64).
+    assert api.values["SLACK_SECRET"].value == "" and api.values["EMPTY_SETTING"].value == ""
