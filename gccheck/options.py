@@ -240,10 +240,10 @@ TARGET_OPTIONS: tuple[Option, ...] = (
            metavar="CHART", path=True),
     Option("release-name", "source", release_name,
            f"Release name the chart is rendered as (with --chart; default "
-           f"{RenderedChart.release}).", metavar="NAME"),
+           f"{RenderedChart.release!r}).", metavar="NAME"),
     Option("namespace", "source", namespace,
            f"Namespace the chart is rendered in (with --chart; default "
-           f"{RenderedChart.namespace}).", metavar="NS"),
+           f"{RenderedChart.namespace!r}).", metavar="NS"),
     Option("kubeconfig", "source", path_text,
            "Kubeconfig for --workload (default: KUBECONFIG, ~/.kube/config, in-cluster).",
            metavar="PATH", path=True),
