@@ -280,7 +280,9 @@ def named(key: str, cli: bool) -> str:
 
 
 def settings_source(given: Mapping[str, Any], *, cli: bool) -> SettingsChoice:
-    """The one settings source among validated values by key; OptionError for more than one."""
+    """The one settings source among validated values by key (with a chart, the values files
+    are its values); OptionError for more than one, or for release-name/namespace without a
+    chart."""
     rendered = given.get("chart") is not None
     chosen = [key for key in SOURCE_KEYS if given.get(key) not in (None, ())
               and not (rendered and key == "values")]  # values files: the chart's values
