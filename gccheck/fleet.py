@@ -14,8 +14,11 @@
 Keys are the options of gccheck.options, as `check` names them without '--' (docs/audit.md has
 the reference). `env` maps are
 merged (the deployment's names win). The settings sources (env, env-file, values, workload,
-terraform-plan) are one choice: a deployment that names one does not inherit another from `defaults`. Relative
-paths are read relative to the fleet file's folder.
+terraform-plan, chart) are one choice: a deployment that names one does not inherit another
+from `defaults`. With a chart, `values` are the chart's values: a deployment that gives only
+`values` renders the chart of `defaults` with them; `release-name` and `namespace` go with a
+chart (in `defaults`, they apply to the deployments that render one). Relative paths are read
+relative to the fleet file's folder.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from gccheck.files import load_yaml
 from gccheck.matrix import Matrix
 from gccheck.options import (
     BY_KEY,
+    CHART_KEYS,
     FLEET_KEYS,
     SOURCE_KEYS,
     OptionError,
@@ -86,10 +90,16 @@ def _resolve(path: str, base: Path) -> str:
 def _merge(defaults: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
     """The entry's values over the defaults; env maps merge; one settings source only."""
     merged = dict(own)
-    names_source = any(k in own for k in SOURCE_KEYS if k != "env")
+    own_sources = {k for k in SOURCE_KEYS if k in own}
+    # The entry's values files are the values of the defaults' chart (one release per entry).
+    renders_default_chart = own_sources == {"values"} and "chart" in defaults
+    names_source = bool(own_sources - {"env"}) and not renders_default_chart
     for key, value in defaults.items():
         if key in SOURCE_KEYS and key != "env" and (names_source or "env" in own):
             continue
+        if key in CHART_KEYS and key not in own and "chart" not in own and (
+                names_source or "env" in own or "chart" not in defaults):
+            continue  # they go with a chart, and this entry renders none
         if key == "env":
             if names_source:
                 continue
@@ -144,7 +154,8 @@ def parse_fleet(data: Any, source: str, matrix: Matrix, *, base: Path | None = N
         defaults = _fields(raw_defaults)
         if "hosting" in raw_defaults:
             defaults["hosting"] = _hosting(raw_defaults["hosting"], matrix)
-        _one_source(defaults)
+        # release-name and namespace may be set for the deployments that give a chart.
+        _one_source({k: v for k, v in defaults.items() if k not in CHART_KEYS})
     except _EntryError as exc:
         raise fail("defaults", str(exc)) from None
 

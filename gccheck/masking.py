@@ -257,8 +257,9 @@ _WRITTEN: tuple[Callable[[str], str], ...] = (
     html.escape,
     lambda s: html.escape(s, quote=False),
     lambda s: html.escape(s, quote=False).replace('"', "&quot;"),
-    lambda s: quote(s, safe=""),
-    lambda s: quote_plus(s, safe=""),
+    # A Secret's bytes that are not UTF-8 arrive as lone surrogates (surrogateescape).
+    lambda s: quote(s.encode("utf-8", "surrogateescape"), safe=""),
+    lambda s: quote_plus(s.encode("utf-8", "surrogateescape"), safe=""),
     lambda s: s.replace("|", "\\|"),
     _markdown,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from gccheck.target import (
     PROCESS_ENV,
     EnvFile,
     InlineEnv,
+    RenderedChart,
     SettingsChoice,
     TerraformPlan,
     ValuesFiles,
@@ -147,6 +149,30 @@ def workload(value: Any, where: str) -> str:
     return ref
 
 
+# Helm's release names (pkg/chartutil/validate_name.go: a DNS-1123 subdomain of at most 53
+# characters, room for the suffixes charts add) and Kubernetes namespaces (a DNS-1123 label).
+_RELEASE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def release_name(value: Any, where: str) -> str:
+    """A Helm release name, as `helm install` accepts it."""
+    name = text(value, where)
+    if len(name) > 53 or not _RELEASE.fullmatch(name):
+        raise OptionError(f"{where}: {shown(name)} is not a Helm release name (lowercase "
+                          "letters, digits, '-' and '.', at most 53 characters)")
+    return name
+
+
+def namespace(value: Any, where: str) -> str:
+    """A Kubernetes namespace name (a DNS-1123 label)."""
+    name = text(value, where)
+    if len(name) > 63 or not _LABEL.fullmatch(name):
+        raise OptionError(f"{where}: {shown(name)} is not a Kubernetes namespace name "
+                          "(lowercase letters, digits and '-', at most 63 characters)")
+    return name
+
+
 # ---- the table ---------------------------------------------------------------------------------
 
 
@@ -199,7 +225,8 @@ TARGET_OPTIONS: tuple[Option, ...] = (
            metavar="PATH", path=True),
     Option("values", "source", path_text,
            "W&B Helm values file or WeightsAndBiases resource (repeatable, merged in order "
-           "like helm -f).", metavar="FILE", many=True, path=True, short="-f"),
+           "like helm -f); with --chart, the values the chart is rendered with.",
+           metavar="FILE", many=True, path=True, short="-f"),
     Option("workload", "source", workload,
            "Read settings from a live Deployment/StatefulSet ('auto' finds W&B's).",
            metavar="[NS/]KIND/NAME[:CONTAINER]"),
@@ -207,6 +234,16 @@ TARGET_OPTIONS: tuple[Option, ...] = (
            "Check a Terraform plan or state (terraform show -json) before apply: settings and "
            "bucket from the plan, no cloud call; --bucket names W&B's bucket in it (address or "
            "name).", metavar="PLAN.json", path=True),
+    Option("chart", "source", path_text,
+           "Render this Helm chart (a directory or a packaged .tgz) with the --values files, "
+           "using Helm itself, and judge every W&B server workload it renders.",
+           metavar="CHART", path=True),
+    Option("release-name", "source", release_name,
+           f"Release name the chart is rendered as (with --chart; default "
+           f"{RenderedChart.release!r}).", metavar="NAME"),
+    Option("namespace", "source", namespace,
+           f"Namespace the chart is rendered in (with --chart; default "
+           f"{RenderedChart.namespace!r}).", metavar="NS"),
     Option("kubeconfig", "source", path_text,
            "Kubeconfig for --workload (default: KUBECONFIG, ~/.kube/config, in-cluster).",
            metavar="PATH", path=True),
@@ -231,8 +268,10 @@ TARGET_OPTIONS: tuple[Option, ...] = (
 )
 BY_KEY: Mapping[str, Option] = {option.key: option for option in TARGET_OPTIONS}
 FLEET_KEYS = tuple(option.key for option in TARGET_OPTIONS)
-# The settings sources: one choice per deployment (kubeconfig and context go with workload).
-SOURCE_KEYS = ("env", "env-file", "values", "workload", "terraform-plan")
+# The settings sources: one choice per deployment (kubeconfig and context go with workload;
+# release-name and namespace go with chart, and so do the values files when a chart is given).
+SOURCE_KEYS = ("env", "env-file", "values", "workload", "terraform-plan", "chart")
+CHART_KEYS = ("release-name", "namespace")
 
 
 def named(key: str, cli: bool) -> str:
@@ -241,12 +280,22 @@ def named(key: str, cli: bool) -> str:
 
 
 def settings_source(given: Mapping[str, Any], *, cli: bool) -> SettingsChoice:
-    """The one settings source among validated values by key; OptionError for more than one."""
-    chosen = [key for key in SOURCE_KEYS if given.get(key) not in (None, ())]
+    """The one settings source among validated values by key (with a chart, the values files
+    are its values); OptionError for more than one, or for release-name/namespace without a
+    chart."""
+    rendered = given.get("chart") is not None
+    chosen = [key for key in SOURCE_KEYS if given.get(key) not in (None, ())
+              and not (rendered and key == "values")]  # values files: the chart's values
     if len(chosen) > 1:
         offered = [named(k, cli) for k in SOURCE_KEYS if BY_KEY[k].flag or not cli]
         raise OptionError(f"give only one settings source of {', '.join(offered)} "
                           f"(got {', '.join(named(k, cli) for k in chosen)})")
+    if not rendered:
+        for key in CHART_KEYS:
+            if given.get(key) is not None:
+                what = ("release the chart is rendered as" if key == "release-name"
+                        else "namespace the chart is rendered in")
+                raise OptionError(f"{named(key, cli)} needs {named('chart', cli)} (the {what})")
     if not chosen:
         return PROCESS_ENV
     value = given[chosen[0]]
@@ -256,6 +305,10 @@ def settings_source(given: Mapping[str, Any], *, cli: bool) -> SettingsChoice:
         return EnvFile(value)
     if chosen[0] == "values":
         return ValuesFiles(tuple(value))
+    if chosen[0] == "chart":
+        return RenderedChart(value, tuple(given.get("values") or ()),
+                             given.get("release-name") or RenderedChart.release,
+                             given.get("namespace") or RenderedChart.namespace)
     if chosen[0] == "terraform-plan":
         # The cloud options (--aws-profile, AZURE_SUBSCRIPTION_ID from CI's environment) are
         # left unused: the plan is read alone.

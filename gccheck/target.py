@@ -57,8 +57,21 @@ class TerraformPlan:
     path: str
 
 
+@dataclass(frozen=True)
+class RenderedChart:
+    """Settings of the W&B server workloads a Helm chart renders (by Helm itself) with its
+    values files, as one release in one namespace."""
+
+    key: ClassVar[str] = "chart"
+    chart: str  # a chart directory or a packaged .tgz
+    values: tuple[str, ...] = ()
+    release: str = "wandb"
+    namespace: str = "default"
+
+
 # Where a deployment's settings come from: one choice, never several.
-SettingsChoice = ProcessEnv | InlineEnv | EnvFile | ValuesFiles | Workload | TerraformPlan
+SettingsChoice = (ProcessEnv | InlineEnv | EnvFile | ValuesFiles | Workload | TerraformPlan
+                  | RenderedChart)
 PROCESS_ENV = ProcessEnv()
 
 

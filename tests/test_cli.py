@@ -101,11 +101,23 @@ def test_hosting_from_environment_variable(gccheck_inproc: Any) -> None:
      "--warn-only means --fail-on never, but --fail-on fail was given too"),
     (["audit", "f.yaml", "--warn-only", "--fail-on", "unknown"], "--warn-only means"),
     (["check", "--hosting", "on-prem", "--env-file", "a.env", "--values", "v.yaml"],
-     "give only one settings source of --env-file, --values, --workload, --terraform-plan "
-     "(got --env-file, --values)"),
+     "give only one settings source of --env-file, --values, --workload, --terraform-plan, "
+     "--chart (got --env-file, --values)"),
     (["check", "--hosting", "on-prem", "--terraform-plan", "p.json", "--workload", "auto"],
-     "give only one settings source of --env-file, --values, --workload, --terraform-plan "
-     "(got --workload, --terraform-plan)"),
+     "give only one settings source of --env-file, --values, --workload, --terraform-plan, "
+     "--chart (got --workload, --terraform-plan)"),
+    # --values go with --chart (the values it renders with); another source does not.
+    (["check", "--hosting", "on-prem", "--chart", "c", "--values", "v.yaml", "--env-file",
+      "a.env"], "give only one settings source of --env-file, --values, --workload, "
+     "--terraform-plan, --chart (got --env-file, --chart)"),
+    (["check", "--hosting", "on-prem", "--chart", "c", "--workload", "auto"],
+     "(got --workload, --chart)"),
+    (["check", "--hosting", "on-prem", "--release-name", "prod"],
+     "--release-name needs --chart (the release the chart is rendered as)"),
+    (["check", "--hosting", "on-prem", "--values", "v.yaml", "--namespace", "wandb"],
+     "--namespace needs --chart (the namespace the chart is rendered in)"),
+    (["check", "--hosting", "on-prem", "--chart", "/nonexistent/chart"],
+     "--chart /nonexistent/chart: no such file or directory"),
     (["frobnicate"], "No such command"),
 ])
 def test_usage_and_input_errors_exit_2_with_one_line(gccheck_inproc: Any, args: list[str],

@@ -150,3 +150,37 @@ def test_a_plan_target_given_up_on_keeps_its_planned_verdicts(matrix: Matrix) ->
     # Nothing was waited for: the plan's facts were read before the deadline started.
     assert by_id["bucket-versioning"].status is Status.FAIL
     assert "enabled = true" in (by_id["bucket-versioning"].remediation or "")
+
+
+# ---- what a source learnt reaches the report --------------------------------------------------
+
+
+def test_a_sources_notes_reach_the_report_and_survive_a_timeout(matrix: Matrix) -> None:
+    from gccheck.engine import Job, Prepared
+    from gccheck.model import Setting
+
+    note = "known chart trap t: the way out"
+    settings = Settings("chart c", {"GORILLA_ARTIFACT_GC_ENABLED": Setting(
+        "GORILLA_ARTIFACT_GC_ENABLED", "true", "chart c")}, notes=(note,))
+    spec = TargetSpec("t", "on-prem")
+    prepared = Prepared(spec, matrix.hosting_types["on-prem"], settings, None)
+    report = check_prepared(prepared, matrix, _Registry(None), DaemonPool(2))  # type: ignore[arg-type]
+    assert report.notes == (note,)
+    assert Job(matrix, spec, prepared).gave_up().notes == (note,)
+
+
+def test_a_chart_target_is_rendered_by_prepare_with_its_release_and_namespace(
+        matrix: Matrix) -> None:
+    from conftest import FIXTURES
+
+    from gccheck.target import RenderedChart
+
+    chart = str(FIXTURES / "charts" / "wandb-trap")
+    spec = TargetSpec("t", "on-prem", source=RenderedChart(chart, (), "prod", "team"),
+                      timeout=30.0)
+    prepared = prepare(spec, matrix, {"PATH": ""}, Redactor())  # the Helm SDK: no binary
+    assert [w.label for w in prepared.settings.workloads] == [
+        "Deployment/prod-app container app"]
+    assert prepared.settings.description.startswith(
+        "chart operator-wandb 0.32.1 rendered as release prod in namespace team")
+    assert prepared.bucket is not None and prepared.bucket.masked_url == "s3://wandb-files"

@@ -16,7 +16,15 @@ from gccheck.errors import InputError
 from gccheck.fleet import ENTRY_KEYS, load_fleet, parse_fleet
 from gccheck.matrix import Matrix, load_matrix
 from gccheck.rules import RULES
-from gccheck.target import EnvFile, InlineEnv, TargetSpec, TerraformPlan, ValuesFiles, Workload
+from gccheck.target import (
+    EnvFile,
+    InlineEnv,
+    RenderedChart,
+    TargetSpec,
+    TerraformPlan,
+    ValuesFiles,
+    Workload,
+)
 
 FLEET = FIXTURES / "fleet"
 KUBECONFIG = FLEET / "kube" / "config"
@@ -66,7 +74,8 @@ def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
         "azure-plane": "data", "azure-blob-endpoint": "https://acct123.blob.example.com",
         "azure-arm-endpoint": "https://arm.example.com", "timeout": 3,
     }
-    assert set(entry) | {"env", "values", "env-file", "terraform-plan"} == set(ENTRY_KEYS)
+    assert set(entry) | {"env", "values", "env-file", "terraform-plan", "chart", "release-name",
+                         "namespace"} == set(ENTRY_KEYS)
     (spec,) = parse({"deployments": [entry]}, matrix)
     assert spec == TargetSpec(
         name="all", hosting="on-prem", bucket="az://acct123/files",
@@ -78,7 +87,8 @@ def test_every_key_reaches_target_spec(matrix: Matrix) -> None:
     sources = {"env": ({"A": "1"}, InlineEnv({"A": "1"})),
                "env-file": ("a.env", EnvFile("/base/a.env")),
                "values": (["v.yaml"], ValuesFiles(("/base/v.yaml",))),
-               "terraform-plan": ("plans/p.json", TerraformPlan("/base/plans/p.json"))}
+               "terraform-plan": ("plans/p.json", TerraformPlan("/base/plans/p.json")),
+               "chart": ("charts/ow.tgz", RenderedChart("/base/charts/ow.tgz"))}
     for key, (value, source) in sources.items():
         (spec,) = parse({"deployments": [{"name": "s", "hosting": "on-prem", key: value}]},
                         matrix)
@@ -101,6 +111,50 @@ def test_a_plans_bucket_is_an_address_not_a_url(matrix: Matrix) -> None:
     (spec,) = parse({"defaults": {"env": {"A": "1"}}, "deployments": [
         {"name": "p", "hosting": "on-prem", "terraform-plan": "p.json"}]}, matrix)
     assert spec.source == TerraformPlan("/base/p.json")
+
+
+def test_a_chart_renders_with_its_values_release_and_namespace(matrix: Matrix) -> None:
+    (spec,) = parse({"deployments": [{
+        "name": "c", "hosting": "on-prem", "chart": "charts/operator-wandb",
+        "values": ["v.yaml", "/abs/w.yaml"], "release-name": "prod", "namespace": "wandb"}]},
+        matrix)
+    assert spec.source == RenderedChart("/base/charts/operator-wandb",
+                                        ("/base/v.yaml", "/abs/w.yaml"), "prod", "wandb")
+    # release-name and namespace go with a chart: alone, they are an error.
+    with pytest.raises(InputError, match=r"deployment 1 \('v'\): namespace needs chart \(the "
+                                         r"namespace the chart is rendered in\)"):
+        parse({"deployments": [{"name": "v", "hosting": "on-prem", "values": "v.yaml",
+                                "namespace": "wandb"}]}, matrix)
+    with pytest.raises(InputError, match=r"release-name: 'Prod' is not a Helm release name"):
+        parse({"deployments": [{"name": "c", "hosting": "on-prem", "chart": "c",
+                                "release-name": "Prod"}]}, matrix)
+    with pytest.raises(InputError, match=r"only one settings source .* \(got env-file, chart\)"):
+        parse({"deployments": [{"name": "c", "hosting": "on-prem", "chart": "c",
+                                "env-file": "a.env"}]}, matrix)
+
+
+def test_defaults_give_a_chart_its_release_and_namespace(matrix: Matrix) -> None:
+    data = {"defaults": {"hosting": "on-prem", "chart": "ow.tgz", "namespace": "wandb",
+                         "values": "common.yaml"},
+            "deployments": [
+                {"name": "all"},  # the default chart with the default values
+                {"name": "own-values", "values": ["prod.yaml"]},  # the default chart
+                {"name": "own-chart", "chart": "other", "release-name": "r"},
+                {"name": "env", "env": {"A": "1"}},  # another source: no chart keys
+                {"name": "file", "env-file": "a.env"}]}
+    specs = {spec.name: spec.source for spec in parse(data, matrix)}
+    assert specs == {
+        "all": RenderedChart("/base/ow.tgz", ("/base/common.yaml",), "wandb", "wandb"),
+        "own-values": RenderedChart("/base/ow.tgz", ("/base/prod.yaml",), "wandb", "wandb"),
+        "own-chart": RenderedChart("/base/other", (), "r", "wandb"),
+        "env": InlineEnv({"A": "1"}), "file": EnvFile("/base/a.env")}
+    # A namespace under defaults is for the deployments that render a chart.
+    specs = {spec.name: spec.source for spec in parse({
+        "defaults": {"hosting": "on-prem", "namespace": "wandb"},
+        "deployments": [{"name": "c", "chart": "c"}, {"name": "v", "values": "v.yaml"}]},
+        matrix)}
+    assert specs == {"c": RenderedChart("/base/c", (), "wandb", "wandb"),
+                     "v": ValuesFiles(("/base/v.yaml",))}
 
 
 def test_defaults_merge_env_and_timeout_falls_back_to_the_cli(matrix: Matrix) -> None:
@@ -152,7 +206,7 @@ ERRORS = [
      "deployment 1 ('a'): timeout: 0 is outside 0.1..600 seconds"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "env": {"A": "1"}, "values": ["v"]}]},
      "deployment 1 ('a'): give only one settings source of env, env-file, values, workload, "
-     "terraform-plan (got env, values)"),
+     "terraform-plan, chart (got env, values)"),
     ({"defaults": {"env-file": "e", "workload": "auto"}, "deployments": [{"name": "a"}]},
      "defaults: give only one settings source"),
     ({"deployments": [{"name": "a", "hosting": "on-prem", "env": ["A=1"]}]},

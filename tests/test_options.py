@@ -49,6 +49,10 @@ BAD = [
     ("name", "prod\x1b[2J", "prod\x1b[2J", "must not contain control characters"),
     ("workload", "wandb/pod/x", "wandb/pod/x", "unknown kind 'pod'"),
     ("aws-profile", "a\tb", "a\tb", "must not contain control characters"),
+    ("release-name", "Prod", "Prod", "'Prod' is not a Helm release name"),
+    ("release-name", "x" * 54, "x" * 54, "at most 53 characters"),
+    ("namespace", "team.a", "team.a", "'team.a' is not a Kubernetes namespace name"),
+    ("chart", "c\x1b[2J", "c\x1b[2J", "must not contain control characters"),
 ]
 
 

@@ -9,6 +9,7 @@ Nothing of the charts is kept.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -98,3 +99,39 @@ def test_tpl_values_render_in_0_43_and_not_in_0_32(tmp_path: Path) -> None:
     assert result.status is Status.PASS and settings.get(GC) == "true"
     settings, result = judge(tmp_path, "0.32.9", TEMPLATED)
     assert result.status is Status.FAIL and settings.get(GC) == "{{ .Values.global.gcEnabled }}"
+
+
+# ---- the same through the real CLI ---------------------------------------------------------------
+
+def cli_gc(tmp_path: Path, version: str, values: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """`gccheck check --chart` on the real chart (the Helm SDK renders: no helm on PATH); the
+    exit code and the JSON report's only target. The bucket is not reachable here: only
+    gc-env-var decides pass or fail (a bucket that cannot be asked is `unknown`, exit 3)."""
+    from conftest import run_gccheck
+
+    chart = operator_wandb(version, tmp_path / version)
+    values_file = tmp_path / f"values-{version}.yaml"
+    bucket = {"provider": "s3", "name": "wandb-files", "region": "us-east-1"}
+    values_file.write_text(yaml.safe_dump({**values, "global": {**values["global"],
+                                                                "bucket": bucket}}))
+    run = run_gccheck("check", "--hosting", "on-prem", "--chart", str(chart), "--values",
+                      str(values_file), "--format", "json", "--timeout", "60",
+                      env={"PATH": "/nonexistent"}, timeout=180)
+    assert run.code in (1, 3), run.err
+    (target,) = json.loads(run.out)["targets"]
+    return run.code, target
+
+
+def test_cli_fails_0_32_in_separate_pods_and_passes_0_43(tmp_path: Path) -> None:
+    code, target = cli_gc(tmp_path, "0.32.9", SEPARATE_PODS)
+    gc = next(r for r in target["results"] if r["id"] == "gc-env-var")
+    assert code == 1 and gc["status"] == "fail"
+    assert ("Deployment/wandb-glue container glue: 'false' (from ConfigMap "
+            "default/wandb-gorilla-configmap") in gc["summary"]  # the namespace is not masked
+    assert "upgrade operator-wandb to 0.33.0 or later" in gc["remediation"]
+    assert any("operator-wandb 0.32.9 renders wandb-gorilla-configmap" in n
+               for n in target["notes"])
+    code, target = cli_gc(tmp_path, "0.43.8", SEPARATE_PODS)
+    gc = next(r for r in target["results"] if r["id"] == "gc-env-var")
+    assert gc["status"] == "pass" and code != 1
+    assert not any("chart trap" in n for n in target["notes"])

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import shutil
 import sys
-import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import helm_python as helm
 import pytest
 import yaml
 from conftest import REPO
+from helm_stand_in import install_stand_in
 from k8s_api import KubeAPI, KubeServer, start, write_kubeconfig
 
 from gccheck.errors import InputError
@@ -45,59 +45,10 @@ NO_BINARY: dict[str, str] = {"PATH": ""}
 SEPARATE_PODS = {"global": {"api": {"enabled": True}, "glue": {"enabled": True},
                             "extraEnv": {GC: "true"}}}
 
-# A `helm` stand-in: `helm template RELEASE CHART --namespace NS --values F...` through the
-# real Helm SDK, printing what `helm template` prints (documents with `# Source:` comments).
-STAND_IN = textwrap.dedent("""\
-    #!{python}
-    import os, sys
-    import helm_python as helm
-
-    def merge(base, override):  # Helm's mergeMaps (pkg/cli/values/options.go)
-        out = dict(base)
-        for key, value in override.items():
-            if isinstance(value, dict) and isinstance(out.get(key), dict):
-                out[key] = merge(out[key], value)
-            else:
-                out[key] = value
-        return out
-
-    args = sys.argv[1:]
-    with open(os.environ["HELM_STAND_IN_LOG"], "a") as log:
-        log.write(" ".join(args) + "\\n")
-    if args[:1] != ["template"]:
-        sys.exit("Error: only `helm template` is stood in for")
-    release, chart, namespace, values, rest = args[1], args[2], "default", {{}}, args[3:]
-    while rest:
-        flag, value, rest = rest[0], rest[1], rest[2:]
-        if flag in ("-n", "--namespace"):
-            namespace = value
-        elif flag in ("-f", "--values"):
-            with open(value) as handle:
-                values = merge(values, helm.values_from_yaml(handle.read()) or {{}})
-        else:
-            sys.exit("Error: unknown flag: " + flag)
-    try:
-        with helm.Chart.load(chart) as loaded:
-            rendered = loaded.render(values, name=release, namespace=namespace,
-                                     is_install=True, is_upgrade=False)
-    except helm.HelmError as exc:
-        sys.stderr.write("Error: " + str(exc) + "\\n")
-        sys.exit(1)
-    for path, text in sorted(rendered.items()):
-        if not path.endswith(".txt"):
-            print("---\\n# Source: " + path + "\\n" + text)
-""")
-
-
 @pytest.fixture
 def helm_on_path(tmp_path: Path) -> Iterator[dict[str, str]]:
     """An environment whose PATH has only the stand-in `helm`; its calls are logged."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "helm"
-    script.write_text(STAND_IN.format(python=sys.executable))
-    script.chmod(0o755)
-    yield {"PATH": str(bin_dir), "HELM_STAND_IN_LOG": str(tmp_path / "helm.log")}
+    yield install_stand_in(tmp_path)
 
 
 def values_file(tmp_path: Path, values: Mapping[str, Any], name: str = "values.yaml") -> str:

@@ -121,7 +121,7 @@ def check_prepared(prepared: Prepared, matrix: Matrix, probes: ProbeRegistry,
         context = replace(context, no_bucket_reason=(
             f"BUCKET cannot be read ({bucket_setting.origin}): {bucket_setting.unresolved}"))
     results = evaluate(context)
-    notes: list[str] = []
+    notes: list[str] = list(prepared.settings.notes)  # what the source learnt (a chart trap)
     if planned is not None:
         results = _in_planned_terms(results, matrix, planned)
         notes.append(planned.note)
@@ -167,4 +167,5 @@ def timed_out_target(spec: TargetSpec, hosting: HostingType, matrix: Matrix,
         debug(__name__, "judging %s after its timeout failed", spec.name, exc_info=True)
         return unverified_target(spec, hosting, matrix, bucket, why)
     return TargetReport(spec.name, prepared.hosting.id, bucket.provider if bucket else None,
-                        bucket.masked_url if bucket else None, results)
+                        bucket.masked_url if bucket else None, results,
+                        notes=tuple(prepared.settings.notes))

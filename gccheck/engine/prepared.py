@@ -70,7 +70,8 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
     if isinstance(spec.source, TerraformPlan):
         return _prepare_plan(spec, spec.source, matrix, hosting, redactor)
     settings = source_for(spec, environ).read()
-    redactor.add_settings({k: s.value for k, s in settings.values.items()})
+    redactor.add_settings({k: s.value for k, s in settings.values.items()
+                           if not s.origin.endswith(_OWN_NAMESPACE)})
     for secret in settings.secrets:
         redactor.add(secret)
     url = spec.bucket or settings.get("BUCKET")
@@ -121,6 +122,11 @@ def _prepare_plan(spec: TargetSpec, choice: TerraformPlan, matrix: Matrix,
     planned = target.read([*matrix.requirements, *matrix.advisories])
     return Prepared(spec, hosting, target.settings, target.location, planned)
 
+
+# A variable the pod reads from its own namespace (a rendered or live workload's fieldRef, which
+# W&B's charts give names such as GORILLA_CUSTOMER_SECRET_STORE_K8S_CONFIG_NAMESPACE) holds the
+# namespace the report names anyway: learnt as a secret, it would mask every "NS/NAME" shown.
+_OWN_NAMESPACE = "(fieldRef metadata.namespace)"
 
 # $(NAME): a Kubernetes dependent-variable reference. The kubelet leaves one to an undefined
 # variable as written, so BUCKET=s3://$(BUCKET_ACCESS_KEY):...@ keeps it when the Secret an

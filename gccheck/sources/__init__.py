@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gccheck.sources.interface import SettingsSource
-from gccheck.target import EnvFile, InlineEnv, TargetSpec, TerraformPlan, ValuesFiles, Workload
+from gccheck.target import (
+    EnvFile,
+    InlineEnv,
+    RenderedChart,
+    TargetSpec,
+    TerraformPlan,
+    ValuesFiles,
+    Workload,
+)
 
 
 def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
@@ -35,6 +43,12 @@ def source_for(spec: TargetSpec, environ: Mapping[str, str]) -> SettingsSource:
         from gccheck.terraform.target import PlanSettingsSource
 
         return PlanSettingsSource(load_plan(choice.path))
+    if isinstance(choice, RenderedChart):
+        from gccheck.sources.chart.source import RenderedChartSource
+
+        # The environment is passed on for PATH: the user's `helm` binary is used when found.
+        return RenderedChartSource(choice.chart, choice.values, choice.release,
+                                   choice.namespace, spec.timeout, environ=dict(environ))
     from gccheck.sources.process_env import ProcessEnvSource
 
     return ProcessEnvSource(environ)

@@ -58,7 +58,7 @@ class RenderedObjects:
             meta = _map(doc.get("metadata"))
             if doc.get("kind") in ("ConfigMap", "Secret") and meta.get("name"):
                 found[(str(doc["kind"]), str(meta.get("namespace") or namespace),
-                       str(meta["name"]))] = doc
+                       str(meta["name"]))] = _as_stored(doc)
         return cls(found)
 
     def fetch(self, kind: str, namespace: str, name: str) -> Fetched:
@@ -127,6 +127,17 @@ def rendered_settings(manifests: Sequence[Mapping[str, Any]], chart: str, versio
         values=settings.values, fix_missing=settings.fix_missing, secrets=settings.secrets,
         storage=settings.storage, unread=settings.unread, workloads=settings.workloads,
         notes=settings.notes)
+
+
+def _as_stored(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The object as the API server stores it: a key rendered empty (`KEY:`, YAML null, as
+    `{{ default "" .Values.x }}` renders) holds an empty value (the Go types' nil), never the
+    text "None"."""
+    out = dict(doc)
+    for part in ("data", "stringData"):
+        if isinstance(doc.get(part), Mapping):
+            out[part] = {k: "" if v is None else v for k, v in doc[part].items()}
+    return out
 
 
 def _map(value: Any) -> Mapping[str, Any]:
