@@ -164,7 +164,12 @@ class MergedValues:
                     self._removed.add((*at, name))
                 continue
             self._removed.discard((*at, name))
-            if isinstance(value, Mapping) and isinstance(dst.get(name), dict):
+            if isinstance(value, Mapping):
+                # A new map is merged into an empty one, so that its nulls remove chart defaults
+                # here too (Helm coalesces every -f file with the chart's values).
+                if not isinstance(dst.get(name), dict):
+                    dst[name] = {}
+                    trace.children[name] = _Trace(doc)
                 child = trace.children.setdefault(name, _Trace())
                 self._merge(dst[name], value, doc, child, depth + 1, (*at, name))
                 continue
