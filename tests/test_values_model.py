@@ -55,6 +55,19 @@ def gc_result(settings: Settings) -> Any:
 
 # ---- 1. no provider: the chart renders BUCKET="" --------------------------------------------
 
+@pytest.mark.parametrize("text,bucket", [
+    ("global:\n  bucket: {name: acme}\n", None),
+    ("global:\n  defaultBucket: {name: acme}\n", "s3://acme"),  # defaultBucket's default: s3
+    ("global:\n  defaultBucket: {name: acme, provider: ''}\n", None),
+])
+def test_only_default_bucket_has_a_default_provider(tmp_path: Path, text: str,
+                                                    bucket: str | None) -> None:
+    settings = read(write(tmp_path, text))
+    assert settings.get("BUCKET") == bucket
+    if bucket is None:
+        assert "provider is not" in (settings.values["BUCKET"].unresolved or "")
+
+
 def test_no_provider_gives_no_bucket_and_the_report_says_why(
         tmp_path: Path, gccheck_inproc: Callable[..., Run]) -> None:
     path = write(tmp_path, f"""\
@@ -194,6 +207,21 @@ def test_templated_value_is_unknown_in_every_env_map(tmp_path: Path, layer: tupl
     assert "tpl" in result.summary
 
 
+def test_templated_value_is_unknown_in_the_report(tmp_path: Path,
+                                                  gccheck_inproc: Callable[..., Run]) -> None:
+    path = write(tmp_path, f"""\
+        global:
+          gcEnabled: true
+          extraEnv: {{{GC}: "{{{{ .Values.global.gcEnabled }}}}"}}
+        """)
+    run = gccheck_inproc("check", "--hosting", "on-prem", "--values", str(path),
+                         "--format", "json")
+    assert run.code != 2, run.err
+    results = json.loads(run.out)["targets"][0]["results"]
+    gc = next(r for r in results if r["id"] == "gc-env-var")
+    assert gc["status"] == "unknown" and "--chart CHART" in gc["summary"]
+
+
 def test_a_literal_value_beside_a_template_is_still_judged(tmp_path: Path) -> None:
     # app.env wins: the template in global.extraEnv does not matter.
     path = write(tmp_path, f"""\
@@ -306,10 +334,19 @@ class TestAgainstTheRealCharts:
         settings = read(write(tmp_path, yaml.safe_dump(values)))
         return settings, _app_env(_render(operator, values))
 
-    def test_no_provider(self, tmp_path: Path, operator: Path) -> None:
-        settings, env = self._both(tmp_path, operator, {"global": {"bucket": {"name": "acme"}}})
+    @pytest.mark.parametrize("block", [{"bucket": {"name": "acme"}},
+                                       {"defaultBucket": {"name": "acme", "provider": ""}}])
+    def test_no_provider(self, tmp_path: Path, operator: Path, block: dict[str, Any]) -> None:
+        settings, env = self._both(tmp_path, operator, {"global": block})
         assert not env["BUCKET"].get("value")  # `quote` of the empty url: "" or null
         assert settings.get("BUCKET") is None and settings.values["BUCKET"].unresolved
+
+    def test_default_bucket_provider_defaults_to_s3(self, tmp_path: Path,
+                                                    operator: Path) -> None:
+        settings, env = self._both(tmp_path, operator, {"global": {"defaultBucket": {
+            "name": "acme"}}})
+        assert env["BUCKET"]["value"].replace("$(BUCKET_NAME)", "acme") == \
+            settings.get("BUCKET") == "s3://acme"
 
     def test_secret_name_beats_inline_keys(self, tmp_path: Path, operator: Path) -> None:
         settings, env = self._both(tmp_path, operator, {"global": {"bucket": {

@@ -86,7 +86,8 @@ def pick_bucket(global_values: Mapping[str, Any]) -> ChartBucket | None:
     # then the chart renders BUCKET="" (provider_set False: the caller says so).
     return ChartBucket(
         # values.yaml gives defaultBucket.provider "s3" and global.bucket no provider.
-        provider_set=bool(_text(chosen, "provider")) or block == "global.defaultBucket",
+        provider_set=bool(_text(chosen, "provider")) or (
+            block == "global.defaultBucket" and chosen.get("provider") is None),
         block=block, provider=_text(chosen, "provider") or "s3", name=_text(chosen, "name"),
         path=_text(chosen, "path"), region=_text(chosen, "region"),
         kms_key=_text(chosen, "kmsKey"), access_key=_text(chosen, "accessKey"),
