@@ -5,6 +5,7 @@ Forms (see README "Bucket URLs"):
   s3://<key>:<secret>@host[:port]/bucket[/path]?region=&tls=&forcePathStyle=   S3-compatible
   s3://<key>:<secret>@bucket[/path]                    AWS with keys (operator chart form)
   cw://<key>:<secret>@cwobject.com/bucket[/path]       CoreWeave
+  cw://[<key>:<secret>@]bucket[/path]                  CoreWeave, operator-wandb's form
   gs://bucket[/path], gs://<email>:<url-encoded-pem>@bucket[/path]
   az://account/container[/path], az://:<url-encoded-key>@account/container[/path]
 """
@@ -366,6 +367,13 @@ def _parse_s3(url: str, scheme: str, netloc: str, path: str, params: dict[str, l
             reading = f"read {host!r} as the {role}, as --endpoint-url says"
     elif scheme == "cw" and not has_path:
         bucket, rest, endpoint = host, "", COREWEAVE_ENDPOINT
+    elif scheme == "cw" and not _looks_like_endpoint(host, port):
+        # operator-wandb renders cw://K:S@NAME/PATH with NAME its global.bucket.name. CoreWeave
+        # bucket names hold no dots, so a dotless host with no port is that bucket, not an
+        # endpoint as in W&B's documented cw://K:S@cwobject.com/BUCKET.
+        bucket, rest, endpoint = host, path.strip("/"), COREWEAVE_ENDPOINT
+        reading = (f"read {host!r} as the CoreWeave bucket and {rest!r} as a path (the form "
+                   "operator-wandb renders; a CoreWeave endpoint host has dots)")
     elif scheme == "cw" or (has_path and (port is not None or host == "localhost"
                                           or host.startswith("["))) or (
             access_key is not None and has_path

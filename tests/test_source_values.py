@@ -549,10 +549,15 @@ def test_precedence_matches_helm_rendering(tmp_path: Path) -> None:
             assert read(path).get(GC) == expected, layers
 
 
-def test_bucket_without_provider_reads_as_s3_and_says_so(tmp_path: Path) -> None:
+def test_bucket_without_provider_renders_no_bucket_and_says_so(tmp_path: Path) -> None:
+    # operator-wandb's _bucket.tpl: global.bucket has no default provider, no scheme matches,
+    # BUCKET="" (issue 12; the mirror test in test_values_model.py checks it on the real chart).
     settings = read(write(tmp_path, "global:\n  bucket:\n    name: acme\n"))
-    assert settings.get("BUCKET") == "s3://acme"
-    assert "no provider: read as s3" in settings.values["BUCKET"].origin
+    bucket = settings.values["BUCKET"]
+    assert settings.get("BUCKET") is None and bucket.value is None
+    assert bucket.unresolved is not None
+    assert 'renders BUCKET="" (no bucket)' in bucket.unresolved
+    assert "global.bucket.provider" in bucket.unresolved
     default = read(write(tmp_path, "global:\n  defaultBucket:\n    name: acme\n"))
     assert default.get("BUCKET") == "s3://acme"
     assert "no provider" not in default.values["BUCKET"].origin  # the chart defaults it to s3

@@ -82,10 +82,12 @@ def pick_bucket(global_values: Mapping[str, Any]) -> ChartBucket | None:
         return None
     secret = bucket.get("secret")
     secret = secret if isinstance(secret, Mapping) else {}
-    # No provider: read as s3, the chart's default provider (defaultBucket.provider: s3, and
-    # what older charts fell back to); the caller says so, as newer charts render no BUCKET.
+    # No provider: s3, the chart's default for defaultBucket; global.bucket has none, and
+    # then the chart renders BUCKET="" (provider_set False: the caller says so).
     return ChartBucket(
-        provider_set=bool(_text(chosen, "provider")),
+        # values.yaml gives defaultBucket.provider "s3" and global.bucket no provider.
+        provider_set=bool(_text(chosen, "provider")) or (
+            block == "global.defaultBucket" and chosen.get("provider") is None),
         block=block, provider=_text(chosen, "provider") or "s3", name=_text(chosen, "name"),
         path=_text(chosen, "path"), region=_text(chosen, "region"),
         kms_key=_text(chosen, "kmsKey"), access_key=_text(chosen, "accessKey"),

@@ -14,14 +14,23 @@ operator-wandb (current). Every service is an alias of the `wandb-base` library 
 
 so for the W&B app (`app:` in the values, container `app`) the first of these that sets a
 name wins: `app.containers.app.env`, `app.env`, `app.extraEnv`, `global.env`,
-`global.extraEnv`, then `app.sizing.<size>.env`; the chart's own computed variables (BUCKET,
-from `global.bucket`) come only when no map sets the name. Sprig's `merge` keeps the first
-map's value *unless it is empty* ("", false, 0): `app.env.X: false` with
+`global.extraEnv`, then `app.sizing.<size>.env` (size: `app.size`, else `global.size`, whose
+chart default is `small`), then `app.sizing.default.env`; the chart's own computed variables
+(BUCKET, from `global.bucket`) come only when no map sets the name. Sprig's `merge` keeps the
+first map's value *unless it is empty* ("", false, 0): `app.env.X: false` with
 `global.extraEnv.X: "true"` renders X="true". gccheck reproduces that quirk.
 
+What this model follows: operator-wandb 0.33.0 and later, the app container only. Versions
+0.20.0 to 0.32.x render env differently (a ConfigMap that forces GC off in the api and glue
+pods, no `tpl`); variables the chart sets itself are not modelled; a value that holds a template
+(`{{ ... }}`) is rendered by the chart's `tpl` in current charts and is left unknown. `--chart`
+renders the real chart for all of that; the report's notes say so (MODEL_NOTE).
+
 wandb (legacy). `bucket` is the BUCKET URL, `bucketRegion` / `bucketKmsKeyArn` give AWS_REGION
-/ AWS_S3_KMS_ID, and `extraEnv` is a list of `{name, value}` appended after the chart's own
-env, so it beats it (Kubernetes keeps the last entry of a name).
+/ AWS_S3_KMS_ID (`bucketRegion | default .Release.Namespace`: the chart's default is us-east-1,
+but an empty or removed one renders the release namespace), and `extraEnv` is a list of
+`{name, value}` written with `toYaml` after the chart's own env, so it beats it (Kubernetes
+keeps the last entry of a name) and is not templated.
 """
 
 from __future__ import annotations
@@ -49,6 +58,16 @@ from gccheck.url_parts import split_credentials, split_userinfo
 SERVICE = "app"  # the W&B app service of operator-wandb
 CONTAINER = "app"
 VALUE_FROM_HINT = "the value exists only in the cluster; use --workload to read it there"
+DEFAULT_NAMESPACE = "default"  # what helm uses without --namespace
+DEFAULT_SIZE = "small"  # operator-wandb's values.yaml: global.size
+TEMPLATE_REASON = ("holds a template ({{ ... }}): rendered by the chart's tpl in current charts "
+                   "(operator-wandb 0.33+; 0.32 and earlier keep it as written); run with "
+                   "--chart CHART to know")
+MODEL_NOTE = ("values read as operator-wandb 0.33+ renders them for the app container; "
+              "chart-set variables and versions 0.20-0.32 (which force GC off in the api and "
+              "glue pods) are not modelled: use --chart CHART for exactness")
+LEGACY_NOTE = ("values read as the legacy wandb chart renders them; variables the chart sets "
+               "itself are not modelled: use --chart CHART for exactness")
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,8 @@ class HelmValuesSource:
     """W&B Helm values files merged in order, or one WeightsAndBiases resource."""
 
     paths: tuple[str, ...]
+    # The release namespace helm would install into (--namespace): the legacy chart renders it.
+    namespace: str = DEFAULT_NAMESPACE
 
     def read(self) -> Settings:
         layers: list[ValuesDoc] = []
@@ -75,11 +96,13 @@ class HelmValuesSource:
         merged = MergedValues()
         for layer in layers:
             merged.add(layer)
-        return settings_from_values(merged, layers)
+        return settings_from_values(merged, layers, namespace=self.namespace)
 
 
-def settings_from_values(merged: MergedValues, layers: Sequence[ValuesDoc]) -> Settings:
-    """Recognise the chart the merged values are for and derive the app's environment."""
+def settings_from_values(merged: MergedValues, layers: Sequence[ValuesDoc], *,
+                         namespace: str = DEFAULT_NAMESPACE) -> Settings:
+    """Recognise the chart the merged values are for and derive the app's environment
+    (`namespace`: the release's, which the legacy chart renders as a default region)."""
     names = ", ".join(dict.fromkeys(layer.file for layer in layers))
     data = merged.data
     if not data:
@@ -88,7 +111,7 @@ def settings_from_values(merged: MergedValues, layers: Sequence[ValuesDoc]) -> S
     if "global" in data or SERVICE in data:
         return _operator_settings(merged, layers, names)
     if any(key in data for key in ("bucket", "extraEnv", "bucketRegion", "bucketKmsKeyArn")):
-        return _legacy_settings(merged, layers, names)
+        return _legacy_settings(merged, layers, names, namespace)
     top = ", ".join(sorted(data)[:5])
     raise InputError(f"values file {names}: unknown shape (top-level keys: {top}); expected "
                      "operator-wandb values (global:, app:), wandb chart values (bucket:, "
@@ -103,7 +126,11 @@ def _operator_layers(merged: MergedValues) -> list[tuple[str, ...]]:
     layers: list[tuple[str, ...]] = [
         (SERVICE, "containers", CONTAINER, "env"), (SERVICE, "env"), (SERVICE, "extraEnv"),
         ("global", "env"), ("global", "extraEnv")]
+    # wandb-base: coalesce .Values.size .Values.global.size. The chart's global.size is "small"
+    # unless the values set it (an empty one chooses no size) or a null removes it.
     size = merged.get((SERVICE, "size")) or merged.get(("global", "size"))
+    if size is None and not merged.removed(("global", "size")):
+        size = DEFAULT_SIZE
     if isinstance(size, str) and size:
         layers.append((SERVICE, "sizing", size, "env"))
     layers.append((SERVICE, "sizing", "default", "env"))
@@ -165,7 +192,8 @@ def _operator_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names:
         description=f"{'WeightsAndBiases resource' if cr else 'operator-wandb values'} {names}",
         values=values,
         fix_missing=_fix_text(last, ("global", "extraEnv"), MAP_LEAF, "add"),
-        secrets=tuple(secrets), storage=storage_settings(values, endpoint=endpoint))
+        secrets=tuple(secrets), storage=storage_settings(values, endpoint=endpoint),
+        notes=(MODEL_NOTE,))
 
 
 def _check_mapping(merged: MergedValues, path: tuple[str, ...]) -> None:
@@ -197,11 +225,17 @@ def _map_entry(merged: MergedValues, layer: tuple[str, ...], name: str, value: A
         if "valueFrom" in value:
             return EnvEntry(name, None, origin, fix, unresolved=_value_from_reason(value))
         if "value" in value:
-            return EnvEntry(name, go_string(value["value"]), origin, fix)
+            text = go_string(value["value"])
+            if "{{" in text:
+                return EnvEntry(name, None, origin, fix, unresolved=TEMPLATE_REASON)
+            return EnvEntry(name, text, origin, fix)
         raise InputError(f"values file {origin}: expected a value or {{valueFrom: ...}}")
     if isinstance(value, list):
         raise InputError(f"values file {origin}: expected a value, got a list")
-    return EnvEntry(name, go_string(value), origin, fix)
+    text = go_string(value)
+    if "{{" in text:
+        return EnvEntry(name, None, origin, fix, unresolved=TEMPLATE_REASON)
+    return EnvEntry(name, text, origin, fix)
 
 
 def _value_from_reason(body: Mapping[str, Any]) -> str:
@@ -227,9 +261,13 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues
     assert doc is not None
     # The file that names the bucket; with several -f files the block may be merged from more.
     where = doc.where((*block, "name"))
-    if not bucket.provider_set and bucket.block == "global.bucket":
-        where += (" (no provider: read as s3; recent operator-wandb versions render no BUCKET "
-                  "without global.bucket.provider, set it)")
+    if not bucket.provider_set:
+        # _bucket.tpl takes the provider from the block that names the bucket; global.bucket
+        # has no default provider, so no scheme matches and the URL stays "".
+        return [EnvEntry("BUCKET", None, where, unresolved=(
+            f"{bucket.block}.name is set but {bucket.block}.provider is not: operator-wandb "
+            f"then renders BUCKET=\"\" (no bucket); set {bucket.block}.provider to s3, gcs, az "
+            "or cw"))], [], None
     if bucket.scheme is None:
         raise InputError(f"values file {doc.where((*block, 'provider'))}: provider "
                          f"{bucket.provider!r} is not one operator-wandb renders (s3, gcs, az, "
@@ -238,11 +276,16 @@ def _bucket_entries(bucket: ChartBucket, merged: MergedValues
     entries: list[EnvEntry] = []
     endpoint_setting: Setting | None = None
     secrets = [s for s in (bucket.access_key, bucket.secret_key) if s]
-    if bucket.uses_keys and not bucket.keys_inline:
+    if bucket.uses_keys and bucket.secret_name:
+        # With secret.secretName the chart reads BUCKET_ACCESS_KEY / BUCKET_SECRET_KEY from that
+        # Secret and writes no <release>-bucket Secret: inline keys are then not used at all.
         url, endpoint = without_keys(chart_url(bucket, ("k", "k")))
+        ignored = (f"; the inline {bucket.block}.accessKey/secretKey are not used"
+                   if bucket.access_key or bucket.secret_key else "")
         note = (f"the keys are in Secret {bucket.secret_name} (keys {bucket.access_key_name}, "
                 f"{bucket.secret_key_name}), only in the cluster: left out, gccheck uses its own "
-                "credentials")
+                f"credentials; pass --bucket with the keys, or run --workload after install, to "
+                f"use the same keys{ignored}")
         entries.append(EnvEntry("BUCKET", url, f"{where} ({note})", fix, expand=False))
         if endpoint is not None:
             endpoint_setting = Setting(
@@ -274,7 +317,8 @@ def _azure_key(bucket: ChartBucket, doc: ValuesDoc, block: tuple[str, ...]) -> E
 # ---- wandb (legacy) ---------------------------------------------------------------------------
 
 
-def _legacy_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names: str) -> Settings:
+def _legacy_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names: str,
+                     namespace: str) -> Settings:
     entries: list[EnvEntry] = []
     url = merged.get(("bucket",))
     if url is not None and not isinstance(url, (str, int, float)):
@@ -284,11 +328,7 @@ def _legacy_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names: s
         doc = merged.doc_for(("bucket",))
         assert doc is not None
         entries.append(EnvEntry("BUCKET", str(url), doc.where(("bucket",)), expand=False))
-        region = merged.get(("bucketRegion",))
-        entries.append(EnvEntry(
-            "AWS_REGION", go_string(region) if region else "us-east-1",
-            _where(merged, ("bucketRegion",)) if region else "wandb chart default bucketRegion",
-            expand=False))
+        entries.append(_legacy_region(merged, namespace))
         kms = merged.get(("bucketKmsKeyArn",))
         if kms:
             entries.append(EnvEntry("AWS_S3_KMS_ID", go_string(kms),
@@ -298,7 +338,24 @@ def _legacy_settings(merged: MergedValues, layers: Sequence[ValuesDoc], names: s
     return Settings(
         description=f"wandb chart values {names}", values=values, storage=storage_settings(values),
         fix_missing=_fix_text(layers[-1], ("extraEnv",), LIST_LEAF, "add"),
-        secrets=tuple(_url_secrets(str(url)) if url else ()))
+        secrets=tuple(_url_secrets(str(url)) if url else ()), notes=(LEGACY_NOTE,))
+
+
+def _legacy_region(merged: MergedValues, namespace: str) -> EnvEntry:
+    """AWS_REGION: `{{ .Values.bucketRegion | default .Release.Namespace }}`, where the chart's
+    values.yaml sets bucketRegion: us-east-1; an empty or removed (null) one is the namespace."""
+    path = ("bucketRegion",)
+    region = merged.get(path)
+    if region is None and not merged.removed(path):
+        return EnvEntry("AWS_REGION", "us-east-1", "wandb chart default bucketRegion",
+                        expand=False)
+    if region is not None and not _empty(region):
+        return EnvEntry("AWS_REGION", go_string(region), _where(merged, path), expand=False)
+    how = "is removed" if region is None else "is empty"
+    origin = (f"{_where(merged, path) if region is not None else 'bucketRegion'} {how}: the wandb "
+              f"chart renders the release namespace {namespace!r} "
+              "(bucketRegion | default .Release.Namespace)")
+    return EnvEntry("AWS_REGION", namespace, origin, expand=False)
 
 
 def _where(merged: MergedValues, path: tuple[str, ...]) -> str:
@@ -327,7 +384,21 @@ def _legacy_extra_env(merged: MergedValues) -> list[EnvEntry]:
             entries.append(EnvEntry(name, None, origin, fix, unresolved=_value_from_reason(item)))
         else:
             value = item.get("value")
-            entries.append(EnvEntry(name, "" if value is None else go_string(value), origin, fix))
+            if value is not None and not isinstance(value, str):
+                # The chart writes the list with toYaml, so `value: true` reaches the API server
+                # as a boolean, and it rejects the Deployment (EnvVar.value is a string): these
+                # values cannot install, so there is nothing to judge. An input error (exit 2)
+                # says so at once; an `unknown` would let a broken file pass as unverified.
+                if isinstance(value, (Mapping, list)):
+                    raise InputError(f"values file {origin}: expected a string value, got a "
+                                     f"{'mapping' if isinstance(value, Mapping) else 'list'}")
+                kind = ("boolean" if isinstance(value, bool) else "number"
+                        if isinstance(value, (int, float)) else type(value).__name__)
+                raise InputError(
+                    f"values file {origin}: value {go_string(value)} is a YAML {kind}, but a "
+                    "Kubernetes env value must be a string: the API server rejects the "
+                    f"Deployment; quote it (value: \"{go_string(value)}\")")
+            entries.append(EnvEntry(name, "" if value is None else value, origin, fix))
     return entries
 
 

@@ -141,15 +141,18 @@ class MergedValues:
     data: dict[str, Any] = field(default_factory=dict)
     # The layer that last set a path; a path with no layer belongs to its nearest parent's.
     _trace: _Trace = field(default_factory=_Trace, repr=False)
+    # Paths a null removed and no later file set again: Helm then drops the chart's default
+    # too, which a chart default the model knows (global.size, bucketRegion) must respect.
+    _removed: set[tuple[str, ...]] = field(default_factory=set, repr=False)
 
     def add(self, doc: ValuesDoc) -> None:
         try:
-            self._merge(self.data, doc.data, doc, self._trace, 0)
+            self._merge(self.data, doc.data, doc, self._trace, 0, ())
         except RecursionError:
             raise InputError(f"values file {doc.file}: nested too deeply") from None
 
     def _merge(self, dst: dict[str, Any], src: Mapping[str, Any], doc: ValuesDoc, trace: _Trace,
-               depth: int) -> None:
+               depth: int, at: tuple[str, ...]) -> None:
         if depth > _MAX_DEPTH:
             raise InputError(f"values file {doc.file}: nested too deeply (or a recursive alias)")
         for key, value in src.items():
@@ -157,13 +160,25 @@ class MergedValues:
             if value is None:
                 dst.pop(name, None)
                 trace.children.pop(name, None)
+                if depth < 8:  # only shallow chart defaults are modelled; keeps the set small
+                    self._removed.add((*at, name))
                 continue
-            if isinstance(value, Mapping) and isinstance(dst.get(name), dict):
+            self._removed.discard((*at, name))
+            if isinstance(value, Mapping):
+                # A new map is merged into an empty one, so that its nulls remove chart defaults
+                # here too (Helm coalesces every -f file with the chart's values).
+                if not isinstance(dst.get(name), dict):
+                    dst[name] = {}
+                    trace.children[name] = _Trace(doc)
                 child = trace.children.setdefault(name, _Trace())
-                self._merge(dst[name], value, doc, child, depth + 1)
+                self._merge(dst[name], value, doc, child, depth + 1, (*at, name))
                 continue
             dst[name] = _plain(value, doc, depth + 1)
             trace.children[name] = _Trace(doc)
+
+    def removed(self, path: Sequence[str]) -> bool:
+        """Whether a null removed `path` (and so the chart's default for it)."""
+        return tuple(path) in self._removed
 
     def doc_for(self, path: Sequence[str]) -> ValuesDoc | None:
         """The layer the value at `path` came from."""
