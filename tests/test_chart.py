@@ -22,15 +22,9 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
-from conftest import (
-    NONCURRENT_RULE,
-    REPO,
-    TEST_KEY,
-    TEST_SECRET,
-    S3Server,
-    make_bucket,
-    run_gccheck,
-)
+from support.constants import NONCURRENT_RULE, REPO, TEST_KEY, TEST_SECRET
+from support.run import run_gccheck
+from support.s3 import S3Server, make_bucket
 
 CHART = REPO / "charts" / "gccheck"
 UMBRELLA = REPO / "examples" / "umbrella"

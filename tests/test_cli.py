@@ -11,18 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
-    NONCURRENT_RULE,
-    S3Server,
-    clean_env,
-    make_bucket,
-    run_gccheck,
-    run_on_a_tty,
-)
+from support.constants import GC_ON, NONCURRENT_RULE
+from support.run import clean_env, run_gccheck, run_on_a_tty
+from support.s3 import S3Server, make_bucket
 
 from gccheck import __version__
-
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 
 
 def test_version_and_help(gccheck_inproc: Any) -> None:
@@ -158,7 +151,7 @@ def test_env_file_source_with_provenance(tmp_path: Path, gccheck_inproc: Any) ->
 
 def test_debug_says_what_was_read_and_asked_when_all_goes_well(moto_server: S3Server,
                                                               gccheck_inproc: Any) -> None:
-    from conftest import TEST_KEY, TEST_SECRET
+    from support.constants import TEST_KEY, TEST_SECRET
 
     bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
     run = gccheck_inproc("check", "--hosting", "on-prem", "--bucket", moto_server.url(bucket),
@@ -303,7 +296,7 @@ def test_a_password_with_a_dollar_paren_inside_is_a_password(gccheck_inproc: Any
 
 
 def test_table_colour_only_on_terminals_and_never_with_no_color(gccheck_inproc: Any) -> None:
-    from conftest import clean_env
+    from support.run import clean_env
 
     env = {k: v for k, v in clean_env().items() if k != "NO_COLOR"}
     code, shown, _ = run_on_a_tty("check", "--hosting", "on-prem", stream="stdout", env=env)
@@ -408,7 +401,6 @@ def test_unwritable_termination_message_does_not_change_the_verdict(gccheck_inpr
 
 
 # Secrets a regular expression cannot see the end of: quotes, spaces, short ones, markup.
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 ODD_SECRETS = ('pa"ss', 'secret"quoted"xyz', "a b'c d e", "<sec&ret>\"'x", "back\\slash99",
                "wJalrXUtnFEMI/K7MDENG#bPx?Rfi", "ends-in-a-backslash\\")
 

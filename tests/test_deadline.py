@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_gccheck
-from cpu_load import busy_cpus
+from support.cpu_load import busy_cpus
+from support.run import run_gccheck
 
 from gccheck.audit import audit
 from gccheck.bucket_url import BucketLocation

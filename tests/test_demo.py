@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, missing_tool, run_on_a_tty
+from support.run import clean_env, missing_tool, run_on_a_tty
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 

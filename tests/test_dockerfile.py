@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from support.constants import REPO
 
 import gccheck
 

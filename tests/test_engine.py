@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.constants import GC_ON
 
 from gccheck.bucket_url import BucketLocation
 from gccheck.concurrency import DaemonPool
@@ -16,8 +17,6 @@ from gccheck.model import BucketFacts, Settings, Status, Unavailable, Unavailabl
 from gccheck.probes.interface import ProbeOptions
 from gccheck.rules import RULES
 from gccheck.target import InlineEnv, TargetSpec
-
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import re
 import shlex
 
 import pytest
-from conftest import clean_env, run_gccheck, run_on_a_tty
+from support.run import clean_env, run_gccheck, run_on_a_tty
 
 from gccheck.catalog import load_catalog
 from gccheck.commands import load

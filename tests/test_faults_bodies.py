@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from cloud_servers import StaticToken, account_key
-from conftest import clean_env
-from faults import endless, scripted_server
+from support.cloud_servers import StaticToken, account_key
+from support.faults import endless, scripted_server
+from support.run import clean_env
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.model import BucketFacts, Setting, Settings, Unavailable

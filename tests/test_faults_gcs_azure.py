@@ -29,9 +29,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from cloud_servers import StaticToken, account_key, fake_azure_cli, silent_port
-from conftest import run_gccheck
-from faults import closed_port, fault_server
+from support.cloud_servers import StaticToken, account_key, fake_azure_cli
+from support.constants import GC_ON
+from support.faults import fault_server
+from support.ports import closed_port, silent_port
+from support.run import run_gccheck
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.model import Setting, Settings, Unavailable, UnavailableKind
@@ -47,7 +49,6 @@ WORKERS = 3
 MAX_ATTEMPTS = 3  # per call, as the README promises
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 KEY = account_key("faults")
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ def test_the_probe_returns_at_its_deadline(plane: str, tmp_path: Path) -> None:
 
 
 def test_faulty_deployments_do_not_change_or_delay_a_healthy_one(tmp_path: Path) -> None:
-    from cloud_servers import gcs_emulator
+    from support.cloud_servers import gcs_emulator
 
     with ExitStack() as stack:
         gcs = stack.enter_context(gcs_emulator())

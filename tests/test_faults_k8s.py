@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NONCURRENT_RULE, Run, S3Server, make_bucket, run_gccheck
-from faults import closed_port, fault_server
-from k8s_api import KubeAPI, KubeServer, config_map, deployment, start, write_kubeconfig
+from support.constants import NONCURRENT_RULE
+from support.faults import fault_server
+from support.k8s_api import KubeServer, config_map, deployment, write_kubeconfig
+from support.ports import closed_port
+from support.run import Run, run_gccheck
+from support.s3 import S3Server, make_bucket
 
 TIMEOUT = 1.5
 BOUND = TIMEOUT + 3  # --timeout, plus the client's start-up (in-process: no interpreter start)
@@ -173,15 +176,6 @@ def test_real_cli_no_traceback(tmp_path: Path) -> None:
 
 
 # ---- check: the workload was read, a ConfigMap or Secret fails ----------------------------------
-
-
-@pytest.fixture
-def kube() -> Iterator[KubeServer]:
-    server = start(KubeAPI())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _app_reading_a_config_map(kube: KubeServer) -> None:

@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_gccheck
-from faults import closed_port, fault_server
+from support.constants import GC_ON
+from support.faults import fault_server
+from support.ports import closed_port
+from support.run import run_gccheck
 
 TIMEOUT = 2.0
 BOUND = TIMEOUT + 6  # --timeout, plus interpreter and SDK start-up on a loaded CI machine
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 
 
 def check(url: str) -> tuple[int, dict[str, dict[str, str]], str, float]:

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import run_gccheck
+from support.run import run_gccheck
 
 from gccheck.formats import AUDIT_FORMATS, get_format
 from gccheck.model import Kind, Report, Result, Status, TargetReport

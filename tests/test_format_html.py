@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import missing_tool
+from support.run import missing_tool
 
 from gccheck.formats.html import Format
 from gccheck.model import Kind, Report, Result, Status, TargetReport

@@ -9,7 +9,8 @@ import subprocess
 import unicodedata
 
 import pytest
-from conftest import S3Server, clean_env, make_bucket, run_gccheck, run_on_a_tty
+from support.run import clean_env, run_gccheck, run_on_a_tty
+from support.s3 import S3Server, make_bucket
 
 from gccheck.catalog import fill, load_catalog
 from gccheck.formats import get_format

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import clean_env
+from support.run import clean_env
 
 
 def binary_junk(path: Path) -> Path:

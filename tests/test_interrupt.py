@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import clean_env
-from cpu_load import busy_cpus
+from support.cpu_load import busy_cpus
+from support.run import clean_env
 
 # A frame of gccheck's own code in a traceback (gccheck/cli.py, gccheck/__main__.py, ...).
 GCCHECK_FRAME = re.compile(r'File "[^"]*gccheck[/\\][^"]*"')

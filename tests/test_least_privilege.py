@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import NONCURRENT_RULE, REPO, S3Server, enforce_iam, iam_user, make_bucket, run_gccheck
+from support.constants import NONCURRENT_RULE, REPO
+from support.run import run_gccheck
+from support.s3 import S3Server, enforce_iam, iam_user, make_bucket
 
 POLICY = json.loads((REPO / "policies" / "aws-iam-policy.json").read_text())
 ACTIONS: list[str] = POLICY["Statement"][0]["Action"]

@@ -25,13 +25,21 @@ from typing import Any
 
 import pytest
 import yaml
-from cloud_servers import ArmAccount, ArmServer, Azurite, account_key, arm_server, azurite, fake_azure_cli
-from conftest import REPO, run_gccheck
+from support.cloud_servers import (
+    ArmAccount,
+    ArmServer,
+    Azurite,
+    account_key,
+    arm_server,
+    azurite,
+    fake_azure_cli,
+)
+from support.constants import GC_ON, REPO
+from support.run import run_gccheck
 
 from gccheck.catalog import load_catalog
 from gccheck.probes import azure, gcs
 
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 GCP_ROLE = yaml.safe_load((REPO / "policies" / "gcp-custom-role.yaml").read_text("utf-8"))
 AZURE_ROLE = json.loads((REPO / "policies" / "azure-custom-role.json").read_text("utf-8"))
 ACTIONS: list[str] = AZURE_ROLE["Actions"]

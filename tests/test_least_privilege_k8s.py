@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import k8s_api
 import pytest
 import yaml
-from conftest import REPO, TEST_KEY, TEST_SECRET, Run, S3Server, make_bucket
-from k8s_api import KubeAPI, KubeServer, start, wandb_install, write_kubeconfig
+from support import k8s_api
+from support.constants import REPO, TEST_KEY, TEST_SECRET
+from support.k8s_api import KubeAPI, KubeServer, start, wandb_install, write_kubeconfig
+from support.run import Run
+from support.s3 import S3Server, make_bucket
 
 ROLE_FILE = REPO / "policies" / "kubernetes-role.yaml"
 Grant = tuple[str, str, str]  # (verb, API group, resource)

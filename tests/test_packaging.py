@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import REPO
+from support.constants import REPO
 
 
 def test_wheel_ships_matrix_and_works_from_site_packages(tmp_path: Path) -> None:

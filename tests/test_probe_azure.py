@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from cloud_servers import (
+from support.cloud_servers import (
     ArmAccount,
     ArmContainer,
     ArmServer,
@@ -25,10 +25,10 @@ from cloud_servers import (
     account_key,
     arm_server,
     azurite,
-    closed_port,
-    silent_port,
 )
-from conftest import run_gccheck
+from support.constants import GC_ON
+from support.ports import closed_port, silent_port
+from support.run import run_gccheck
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.matrix import load_matrix
@@ -37,7 +37,6 @@ from gccheck.probes.azure import DATA, MGMT, Probe, account_url, parse_connectio
 from gccheck.probes.interface import ProbeOptions
 from gccheck.rules import RULES, Context, evaluate
 
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 ON, OFF = "gcsoftdelon", "gcsoftdeloff"
 KEYS = {ON: account_key("on"), OFF: account_key("off")}
 MATRIX = load_matrix(None, RULES)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import TEST_KEY, TEST_SECRET, run_gccheck
-from faults import scripted_server
+from support.constants import TEST_KEY, TEST_SECRET
+from support.faults import scripted_server
+from support.run import run_gccheck
 
 VERSIONING_ON = (200, {"Content-Type": "application/xml"},
                  b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")
@@ -78,7 +79,7 @@ def test_an_endpoint_with_userinfo_is_masked_in_the_note() -> None:
 
 def test_the_shells_gcs_endpoint_override_gets_nothing(tmp_path: Path) -> None:
     """google-cloud-storage reads API_ENDPOINT_OVERRIDE itself; gccheck names its endpoint."""
-    from cloud_servers import json_server
+    from support.cloud_servers import json_server
 
     bucket_json = (200, {"Content-Type": "application/json"},
                    json.dumps({"kind": "storage#bucket", "name": "wandb-files",

@@ -11,15 +11,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from cloud_servers import GcsEmulator, closed_port, gcs_emulator, gcs_forbidden, json_server, silent_port
-from conftest import Run, run_gccheck
+from support.cloud_servers import GcsEmulator, gcs_emulator, gcs_forbidden, json_server
+from support.constants import GC_ON
+from support.ports import closed_port, silent_port
+from support.run import Run, run_gccheck
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.model import Setting, Settings, Unavailable, UnavailableKind
 from gccheck.probes.gcs import Probe, lifecycle_rule
 from gccheck.probes.interface import ProbeOptions
 
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 NONCURRENT = {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30}}
 _names = iter(range(1, 1_000_000))
 

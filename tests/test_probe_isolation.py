@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from faults import scripted_server
+from support.faults import scripted_server
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.model import (
@@ -144,7 +144,7 @@ def test_s3_a_hostile_region_is_one_clear_reason_not_a_crash() -> None:
 
 def test_s3_a_bad_answer_through_the_cli_keeps_the_required_verdict() -> None:
     """End to end: the report passes versioning although the lifecycle answer is broken."""
-    from conftest import run_gccheck
+    from support.run import run_gccheck
 
     def script(method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str],
                                                                              bytes]:

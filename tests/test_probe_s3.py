@@ -7,17 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
-    NONCURRENT_RULE,
-    S3Server,
-    enforce_iam,
-    free_port,
-    iam_user,
-    make_bucket,
-    run_gccheck,
-)
-
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
+from support.constants import GC_ON, NONCURRENT_RULE
+from support.ports import closed_port
+from support.run import run_gccheck
+from support.s3 import S3Server, enforce_iam, iam_user, make_bucket
 
 
 def check_json(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -74,7 +67,7 @@ def test_advisories_from_a_live_bucket(moto_server: S3Server) -> None:
 
 def test_credentials_from_env_with_endpoint_url(moto_server: S3Server) -> None:
     bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
-    from conftest import TEST_KEY, TEST_SECRET
+    from support.constants import TEST_KEY, TEST_SECRET
 
     env = {**GC_ON, "AWS_ACCESS_KEY_ID": TEST_KEY, "AWS_SECRET_ACCESS_KEY": TEST_SECRET,
            "AWS_REGION": "us-east-1"}
@@ -87,7 +80,7 @@ def test_credentials_from_env_with_endpoint_url(moto_server: S3Server) -> None:
 def test_endpoint_and_keys_from_an_env_file(moto_server: S3Server, tmp_path: Path) -> None:
     # Only gccheck reads an env file (boto3 would read AWS_ENDPOINT_URL_S3 from the process
     # environment by itself): the endpoint must travel from the file to the client.
-    from conftest import TEST_KEY, TEST_SECRET
+    from support.constants import TEST_KEY, TEST_SECRET
 
     bucket = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
     env_file = tmp_path / "wandb.env"
@@ -134,7 +127,7 @@ def test_allowed_user_gets_a_complete_verdict(iam_moto_server: S3Server) -> None
 
 
 def test_closed_port_is_unknown_quickly() -> None:
-    port = free_port()
+    port = closed_port()
     start = time.monotonic()
     code, report = check_json("--hosting", "on-prem", "--timeout", "2", "--bucket",
                               f"s3://AK:SK@127.0.0.1:{port}/wandb", env=GC_ON)

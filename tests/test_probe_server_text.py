@@ -11,8 +11,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from cloud_servers import account_key
-from faults import scripted_server
+from support.cloud_servers import account_key
+from support.faults import scripted_server
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.model import BucketFacts, Setting, Settings, Unavailable
@@ -117,7 +117,7 @@ def test_azure_a_hostile_error_code_header_is_escaped() -> None:
 
 
 def test_through_the_cli_no_escape_reaches_the_terminal() -> None:
-    from conftest import run_gccheck
+    from support.run import run_gccheck
 
     def script(method: str, path: str, _: dict[str, str]) -> Any:
         return 403, {"x-ms-error-code": HOSTILE.replace("\x00", ""), "x-ms-request-id": "1"}, b""

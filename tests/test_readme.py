@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import REPO, run_gccheck
+from support.constants import REPO
+from support.run import run_gccheck
 
 README = (REPO / "README.md").read_text()
 

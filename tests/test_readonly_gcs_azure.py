@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from cloud_servers import (
+from support.cloud_servers import (
     ArmAccount,
     ArmServer,
     Azurite,
@@ -29,11 +29,11 @@ from cloud_servers import (
     azurite,
     fake_azure_cli,
     gcs_emulator,
-    recording_proxy,
 )
-from conftest import REPO, run_gccheck
+from support.constants import GC_ON, REPO
+from support.recording_proxy import recording_proxy
+from support.run import run_gccheck
 
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 READS = {"GET", "HEAD"}
 GCS, AZURE_MGMT, AZURE_DATA = "Google Cloud Storage", "Azure, management plane", "Azure, data plane"
 
@@ -161,7 +161,7 @@ def test_gcs_check_only_gets_the_bucket(gcs: GcsEmulator) -> None:
     name = gcs.bucket("wandb-readonly", versioning={"enabled": True},
                       lifecycle={"rule": [{"action": {"type": "Delete"},
                                            "condition": {"daysSinceNoncurrentTime": 30}}]})
-    with recording_proxy(gcs.endpoint) as proxy:
+    with recording_proxy(gcs.endpoint, host="upstream") as proxy:
         run = run_gccheck("check", "--hosting", "on-prem", "--format", "json", "--timeout", "5",
                           "--bucket", f"gs://{name}/wandb",
                           env={**GC_ON, "STORAGE_EMULATOR_HOST": proxy.url})
@@ -188,7 +188,7 @@ def blob() -> Iterator[Azurite]:
 
 def test_azure_data_plane_check_only_reads_properties(blob: Azurite, tmp_path: Path) -> None:
     key = blob.keys[ACCOUNT]
-    with recording_proxy(blob.endpoint) as proxy:
+    with recording_proxy(blob.endpoint, host="upstream") as proxy:
         # The key in the URL, and the key and endpoint in a connection string.
         by_url = run_gccheck("check", "--hosting", "on-prem", "--format", "json", "--timeout",
                              "5", "--bucket", f"az://:{quote(key, safe='')}@{ACCOUNT}/wandb",
@@ -275,14 +275,14 @@ def test_audit_only_reads_the_listed_operations(gcs: GcsEmulator, arm: ArmServer
         blob, no_blob = None, str(skipped)
     name = gcs.bucket("wandb-readonly-audit", versioning={"enabled": True})
     with ExitStack() as stack:
-        gcs_proxy = stack.enter_context(recording_proxy(gcs.endpoint))
+        gcs_proxy = stack.enter_context(recording_proxy(gcs.endpoint, host="upstream"))
         deployments: list[dict[str, Any]] = [
             {"name": "gcs", "bucket": f"gs://{name}",
              "env": {"STORAGE_EMULATOR_HOST": gcs_proxy.url}},
             {"name": "azure-mgmt", "bucket": "az://wandbro/wandb", "azure-plane": "mgmt",
              "azure-subscription": arm.state.subscription, "azure-arm-endpoint": arm.url}]
         if blob is not None:
-            blob_proxy = stack.enter_context(recording_proxy(blob.endpoint))
+            blob_proxy = stack.enter_context(recording_proxy(blob.endpoint, host="upstream"))
             key = quote(blob.keys[ACCOUNT], safe="")
             deployments.append({"name": "azure-data", "bucket": f"az://:{key}@{ACCOUNT}/wandb",
                                 "azure-blob-endpoint": blob_proxy.url})

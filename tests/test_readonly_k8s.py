@@ -14,9 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from conftest import REPO, TEST_KEY, TEST_SECRET, S3Server, make_bucket, run_gccheck
-from k8s_api import KubeAPI, KubeServer, role_grants, start, wandb_install, write_kubeconfig
-from recording_proxy import readme_operations
+from support.constants import REPO, TEST_KEY, TEST_SECRET
+from support.k8s_api import KubeAPI, KubeServer, role_grants, start, wandb_install, write_kubeconfig
+from support.recording_proxy import readme_operations
+from support.run import run_gccheck
+from support.s3 import S3Server, make_bucket
 
 # What the code under test sends today; a new operation must be added here, to the README and,
 # if it is needed, to the Role, which is the point of this test.

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import NONCURRENT_RULE, TEST_KEY, TEST_SECRET, S3Server, make_bucket, run_gccheck
-from recording_proxy import readme_operations, recording_proxy
+from support.constants import NONCURRENT_RULE, TEST_KEY, TEST_SECRET
+from support.recording_proxy import readme_operations, recording_proxy
+from support.run import run_gccheck
+from support.s3 import S3Server, make_bucket
 
 # S3 names an operation on a bucket by its subresource.
 SUBRESOURCE = {"versioning": "GetBucketVersioning", "lifecycle": "GetBucketLifecycleConfiguration",
@@ -25,7 +27,7 @@ def test_check_and_audit_send_only_the_listed_reads(moto_server: S3Server, tmp_p
     assert listed == set(SUBRESOURCE.values())
     buckets = [make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE]),
                make_bucket(moto_server, "Enabled", lock_days=1), make_bucket(moto_server)]
-    with recording_proxy(moto_server.endpoint) as proxy:
+    with recording_proxy(moto_server.endpoint, host="client") as proxy:
         host_port = urlsplit(proxy.url).netloc
         urls = [f"s3://{TEST_KEY}:{TEST_SECRET.replace('/', '%2F').replace('+', '%2B')}"
                 f"@{host_port}/{b}" for b in buckets]

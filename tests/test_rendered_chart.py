@@ -22,8 +22,8 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
-from conftest import REPO
-from k8s_api import KubeAPI, KubeServer, start, write_kubeconfig
+from support.constants import REPO
+from support.k8s_api import KubeAPI, KubeServer, start, write_kubeconfig
 
 from gccheck.errors import InputError
 from gccheck.matrix import load_matrix
@@ -401,7 +401,7 @@ def test_the_hook_charts_check_after_the_release_catches_the_trap(
     job = next(d for d in verify if d["kind"] == "Job")
     role_file = tmp_path / "role.yaml"
     role_file.write_text(yaml.safe_dump(role))
-    from k8s_api import role_grants
+    from support.k8s_api import role_grants
 
     api = served(render_chart(str(CHART), [values_file(tmp_path, values)], "wandb", "wandb",
                               30.0, environ=NO_BINARY), "wandb")

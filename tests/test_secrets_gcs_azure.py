@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
-from cloud_servers import (
+from support.cloud_servers import (
     ArmAccount,
     account_key,
     arm_server,
@@ -34,10 +34,10 @@ from cloud_servers import (
     gcs_emulator,
     json_server,
 )
-from conftest import run_gccheck
-from faults import closed_port
+from support.constants import GC_ON
+from support.ports import closed_port
+from support.run import run_gccheck
 
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
 FORMATS = ("table", "json", "markdown", "junit")
 WORKERS = 3
 EMAIL = "wandb-gc@example-project.iam.gserviceaccount.com"

@@ -25,9 +25,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import yaml
-from conftest import S3Server, make_bucket, run_gccheck
-from faults import closed_port
-from k8s_api import KubeAPI, config_map, deployment, secret, start, write_kubeconfig
+from support.k8s_api import KubeAPI, config_map, deployment, secret, start, write_kubeconfig
+from support.ports import closed_port
+from support.run import run_gccheck
+from support.s3 import S3Server, make_bucket
 
 GC = "GORILLA_ARTIFACT_GC_ENABLED"
 CHECK_FORMATS = ("table", "json", "markdown", "junit")

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, TEST_KEY, TEST_SECRET, Run, S3Server, make_bucket
-from k8s_api import KubeAPI, KubeServer, config_map, deployment, secret, start, write_kubeconfig
+from support.constants import FIXTURES, TEST_KEY, TEST_SECRET
+from support.k8s_api import KubeServer, config_map, deployment, secret, write_kubeconfig
+from support.run import Run
+from support.s3 import S3Server, make_bucket
 
 GC = "GORILLA_ARTIFACT_GC_ENABLED"
 CHECK = ("check", "--hosting", "customer-managed-cloud", "--timeout", "5")
-
-
-@pytest.fixture
-def kube() -> Iterator[KubeServer]:
-    server = start(KubeAPI())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def values_file(tmp_path: Path, server: S3Server, bucket: str, gc: str) -> Path:

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from support.constants import FIXTURES
 
 from gccheck.errors import InputError
 from gccheck.masking import Redactor

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES
+from support.constants import FIXTURES
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.errors import InputError

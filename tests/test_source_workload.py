@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3Server, make_bucket, run_gccheck
-from k8s_api import KubeAPI, KubeServer, config_map, deployment, secret, start, write_kubeconfig
+from support.k8s_api import KubeServer, config_map, deployment, secret, write_kubeconfig
+from support.run import run_gccheck
+from support.s3 import S3Server, make_bucket
 
 from gccheck.errors import InputError
 from gccheck.model import Settings
@@ -21,15 +21,6 @@ from gccheck.sources.kubernetes.workload import WorkloadRef, WorkloadSource, par
 GC = "GORILLA_ARTIFACT_GC_ENABLED"
 APP_LABELS = {"app.kubernetes.io/name": "app", "app.kubernetes.io/instance": "wandb",
               "app.kubernetes.io/managed-by": "Helm"}
-
-
-@pytest.fixture
-def kube() -> Iterator[KubeServer]:
-    server = start(KubeAPI())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -432,7 +423,7 @@ def test_kubeconfig_from_the_environment(kube: KubeServer, kubeconfig: Path) -> 
 @pytest.mark.parametrize("fmt", ["table", "json", "markdown", "junit"])
 def test_secret_values_never_printed(kube: KubeServer, kubeconfig: Path, moto_server: S3Server,
                                      fmt: str) -> None:
-    from conftest import TEST_KEY, TEST_SECRET
+    from support.constants import TEST_KEY, TEST_SECRET
 
     bucket = make_bucket(moto_server, "Enabled")
     license_text = "license-jwt-0123456789abcdef"

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloud_servers import closed_port
-from conftest import S3Server, make_bucket, run_gccheck
+from support.ports import closed_port
+from support.run import run_gccheck
+from support.s3 import S3Server, make_bucket
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.matrix import default_matrix_path, load_matrix
@@ -123,7 +124,7 @@ def test_coreweave_url_reads_as_coreweave_on_s3() -> None:
 
 
 def test_coreweave_bucket_checked_through_the_s3_probe(moto_server: S3Server) -> None:
-    from conftest import TEST_KEY, TEST_SECRET
+    from support.constants import TEST_KEY, TEST_SECRET
 
     name = make_bucket(moto_server, "Enabled", prefix="cw")
     # tls=false only because the local server speaks http; CoreWeave itself is https.

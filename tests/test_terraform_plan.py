@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from fixtures.terraform import plans
+from support.constants import FIXTURES
 
 from gccheck.bucket_url import AWS, AZURE
 from gccheck.errors import InputError

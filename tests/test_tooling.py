@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import missing_tool
+from support.run import missing_tool
 
 
 def test_a_missing_tool_skips_locally_and_fails_when_required(

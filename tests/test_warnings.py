@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import run_gccheck
+from support.run import run_gccheck
 
 from gccheck.debuglog import route_warnings
 from gccheck.masking import Redactor

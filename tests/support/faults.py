@@ -11,7 +11,6 @@ same thing in every flavor.
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import threading
 import time
@@ -216,13 +215,6 @@ def fault_server(mode: str, delay: float = 5.0, tls_dir: Path | None = None,
     finally:
         server.shutdown()
         server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # ---- scripted servers: any answer a test writes -------------------------------------------

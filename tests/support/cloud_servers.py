@@ -5,11 +5,10 @@
 * Azurite (the Azure blob emulator, a Node.js process the tests start and stop);
 * a small HTTPS server (test CA from trustme) that answers Azure Resource Manager's storage
   calls with ARM-shaped JSON, including a 403 AuthorizationFailed;
-* a closed port and a port that accepts connections but never answers;
-* a recording HTTP proxy to put in front of any of them (read-only proofs);
 * a stand-in `az` command, so the real CLI's DefaultAzureCredential gets a token offline.
 
-Test modules wrap these context managers in fixtures of the scope they need.
+Test modules wrap these context managers in fixtures of the scope they need. Closed and
+silent ports are in ports.py, the recording proxy in recording_proxy.py.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import ssl
 import threading
 import time
@@ -31,9 +29,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from conftest import missing_tool
 
-REPO = Path(__file__).resolve().parent.parent
+from support.constants import REPO
+from support.run import missing_tool
 
 # ---- plain HTTP(S) servers ---------------------------------------------------------------
 
@@ -84,26 +82,6 @@ def json_server(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator
     finally:
         server.shutdown()
         server.server_close()
-
-
-def closed_port() -> int:
-    """A port nothing listens on (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-@contextmanager
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections (kernel backlog) but never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 # ---- Google Cloud Storage ------------------------------------------------------------------
@@ -425,64 +403,3 @@ def fake_azure_cli(directory: Path, token: str = "test-arm-token") -> dict[str, 
     script.chmod(0o755)
     return {"PATH": f"{directory}{os.pathsep}{os.environ.get('PATH', '')}",
             "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential", "HOME": str(directory)}
-
-
-@dataclass
-class RecordingProxy:
-    """A reverse proxy in front of one upstream; `requests` lists (method, path with query)."""
-
-    url: str
-    requests: list[tuple[str, str]] = field(default_factory=list)
-
-
-@contextmanager
-def recording_proxy(upstream: str) -> Iterator[RecordingProxy]:
-    """Forward every request to `upstream` (http://host:port) and record it, then answer as
-    the upstream did. Host is rewritten; everything else is passed through unchanged."""
-    import http.client
-
-    target = urlsplit(upstream)
-    state = RecordingProxy(url="")
-
-    class Forward(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _forward(self) -> None:
-            state.requests.append((self.command, self.path))
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items()
-                       if k.lower() not in ("host", "connection", "proxy-connection")}
-            headers["Host"] = target.netloc
-            upstream_conn = http.client.HTTPConnection(target.hostname or "127.0.0.1",
-                                                       target.port or 80, timeout=10)
-            try:
-                upstream_conn.request(self.command, self.path, body=body, headers=headers)
-                answer = upstream_conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status, answer.reason)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-            finally:
-                upstream_conn.close()
-
-        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _forward
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
