@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.constants import FIXTURES
 from support.run import clean_env
 
 
@@ -67,7 +68,7 @@ HOSTILE: dict[str, Callable[[Path], Path]] = {
     "utf8": invalid_utf8, "directory": directory, "unclosed-quote": unclosed_quote,
 }
 # A valid values file, for the case where the hostile one is merged after it (-f a -f b).
-_GOOD_VALUES = str(Path(__file__).resolve().parent / "fixtures" / "values" / "operator-aws.yaml")
+_GOOD_VALUES = str(FIXTURES / "values" / "operator-aws.yaml")
 
 
 def _fleet_naming(path: str, key: str) -> str:

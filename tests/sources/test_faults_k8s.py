@@ -27,7 +27,7 @@ TIMEOUT = 1.5
 BOUND = TIMEOUT + 3  # --timeout, plus the client's start-up (in-process: no interpreter start)
 GC = "GORILLA_ARTIFACT_GC_ENABLED"
 WORKLOAD = "wandb/deployment/wandb-app"
-# mode of tests/faults.py -> what the one line must say
+# mode of tests/support/faults.py -> what the one line must say
 FAULTS = {
     "500": "server error from the Kubernetes API at {url} (HTTP 500 Internal Server Error) "
            "after 3 attempts",

@@ -3,7 +3,7 @@
 A bucket's settings are kilobytes. Every probe refuses a body over 1 MB, as a malformed answer
 (`unknown`), before its SDK reads it whole: so an endless body cannot take the memory of the
 pod (the hook chart allows 256 Mi), and a huge valid document cannot take seconds to parse
-past --timeout. Real local servers (tests/faults.py's scripted server); the probes run in this
+past --timeout. Real local servers (tests/support/faults.py's scripted server); the probes run in this
 process, and once through the CLI in a subprocess whose peak memory is measured.
 """
 

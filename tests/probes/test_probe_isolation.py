@@ -1,6 +1,6 @@
 """Each fact fails on its own: one odd answer (an advisory's) never erases another verdict.
 
-Hostile answers come from real local servers (tests/faults.py's scripted server); the probes
+Hostile answers come from real local servers (tests/support/faults.py's scripted server); the probes
 run in this process. Also: every SDK exception name the probes use exists in the SDK.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from support.constants import REPO
 from support.faults import scripted_server
 
 from gccheck.bucket_url import parse_bucket_url
@@ -28,7 +28,7 @@ from gccheck.model import (
 )
 from gccheck.probes.interface import ProbeOptions
 
-PROBES = Path(__file__).resolve().parent.parent / "gccheck" / "probes"
+PROBES = REPO / "gccheck" / "probes"
 XML = {"Content-Type": "application/xml"}
 VERSIONING_ON = b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"
 NO_LOCK = (b"<Error><Code>ObjectLockConfigurationNotFoundError</Code><Message>none</Message>"

@@ -1,6 +1,6 @@
 """Least privilege for Kubernetes, shipped and proven: policies/kubernetes-role.yaml.
 
-The local API server enforces RBAC like kube-apiserver does (tests/k8s_api.py `allowed`): a
+The local API server enforces RBAC like kube-apiserver does (tests/support/k8s_api.py `allowed`): a
 request whose (verb, API group, resource) the role does not grant gets the real 403 `Status`.
 With exactly the shipped role, `check --workload` (by name, a StatefulSet, `auto`) and `audit`
 give complete verdicts. Without any one grant, the runs that need it end in `unknown` for what

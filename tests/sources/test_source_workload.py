@@ -1,5 +1,5 @@
 """Live workloads as a settings source (`--workload`), through the real `kubernetes` client
-talking HTTP to a local server that answers like the Kubernetes API (tests/k8s_api.py)."""
+talking HTTP to a local server that answers like the Kubernetes API (tests/support/k8s_api.py)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ KEY = account_key("faults")
 @dataclass(frozen=True)
 class Plane:
     name: str
-    flavor: str  # the fault server's answer shapes (tests/faults.py)
+    flavor: str  # the fault server's answer shapes (tests/support/faults.py)
     results: tuple[str, ...]  # the results a fault must turn unknown
 
     def args(self, endpoint: str) -> list[str]:
