@@ -461,12 +461,8 @@ def test_fleet_across_s3_gcs_azure_with_every_file_source(moto_server: S3Server,
     keys = {"gcfleeton": account_key("fleet-on"), "gcfleetoff": account_key("fleet-off")}
     noncurrent = {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30}}
     with gcs_emulator() as gcs, azurite(keys) as blob:
-        from azure.storage.blob import RetentionPolicy
-
         for account in keys:
-            blob.client(account).create_container("wandb")
-        blob.client("gcfleeton").set_service_properties(
-            delete_retention_policy=RetentionPolicy(enabled=True, days=7))
+            blob.bucket(account, soft_delete_days=7 if account == "gcfleeton" else None)
         gcs_on = gcs.bucket("wandb-fleet-gcs-on", versioning={"enabled": True},
                             lifecycle={"rule": [noncurrent]})
         gcs_off = gcs.bucket("wandb-fleet-gcs-off", versioning={"enabled": False})

@@ -9,12 +9,11 @@ server may echo a 3-character MinIO access key back into an error message.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.faults import scripted_server
 
 from gccheck.formats import get_format
 from gccheck.masking import MASK, Redactor
@@ -102,38 +101,27 @@ def test_the_repr_form_is_known_to_the_redactor(shown: str) -> None:
     assert FRAGMENT not in redactor.redact(f"value is {shown}")
 
 
-class _EchoKeys(BaseHTTPRequestHandler):
+def _echo_keys(method: str, path: str, headers: dict[str, str]
+               ) -> tuple[int, dict[str, str], bytes]:
     """An S3 endpoint that sends the caller's Authorization header back in its error."""
-
-    def do_GET(self) -> None:
-        auth = self.headers.get("Authorization", "")
-        # 'AWS4-HMAC-SHA256 Credential=mk3/20260101/...': the key id on its own, as well.
-        key = auth.partition("Credential=")[2].partition("/")[0]
-        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{key}</Code>'
-                f"<Message>key {key} denied ({auth})</Message></Error>").encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    if method != "GET":
+        return 501, {}, b""
+    auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    # 'AWS4-HMAC-SHA256 Credential=mk3/20260101/...': the key id on its own, as well.
+    key = auth.partition("Credential=")[2].partition("/")[0]
+    body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{key}</Code>'
+            f"<Message>key {key} denied ({auth})</Message></Error>").encode()
+    return 403, {"Content-Type": "application/xml"}, body
 
 
 @pytest.mark.parametrize("fmt", ("table", "json", "markdown", "junit"))
 def test_a_short_key_echoed_by_a_hostile_server_is_hidden(gccheck_inproc: Any,
                                                           fmt: str) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoKeys)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with scripted_server(_echo_keys) as server:
         port = server.server_address[1]
         run = gccheck_inproc("check", "--hosting", "on-prem", "--timeout", "5", "--bucket",
                              f"s3://{SHORT_KEY}:{QUOTED_SECRET}@127.0.0.1:{port}/wandb",
                              "--format", fmt, "--debug",
                              env={"GORILLA_ARTIFACT_GC_ENABLED": "true"})
-    finally:
-        server.shutdown()
-        server.server_close()
     assert run.code == 3, run.out + run.err  # unverified: the server answered with an error
     assert SHORT_KEY not in run.out + run.err and FRAGMENT not in run.out + run.err

@@ -143,12 +143,8 @@ SAS_NEEDED_BY = {
 
 @pytest.fixture(scope="module")
 def blob() -> Iterator[Azurite]:
-    from azure.storage.blob import RetentionPolicy
-
     with azurite({ACCOUNT: account_key("leastpriv")}) as server:
-        server.client(ACCOUNT).create_container("wandb")
-        server.client(ACCOUNT).set_service_properties(
-            delete_retention_policy=RetentionPolicy(enabled=True, days=7))
+        server.bucket(ACCOUNT, soft_delete_days=7)
         yield server
 
 

@@ -47,13 +47,9 @@ MATRIX = load_matrix(None, RULES)
 
 @pytest.fixture(scope="module")
 def blob() -> Iterator[Azurite]:
-    from azure.storage.blob import RetentionPolicy
-
     with azurite(KEYS) as server:
         for account in KEYS:
-            server.client(account).create_container("wandb")
-        server.client(ON).set_service_properties(
-            delete_retention_policy=RetentionPolicy(enabled=True, days=7))
+            server.bucket(account, soft_delete_days=7 if account == ON else None)
         yield server
 
 

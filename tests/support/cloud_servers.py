@@ -161,6 +161,19 @@ class Azurite:
         return BlobServiceClient(f"{self.endpoint}/{account}", credential={
             "account_name": account, "account_key": self.keys[account]}, retry_total=0)
 
+    def bucket(self, account: str, container: str = "wandb", *,
+               soft_delete_days: int | None = None) -> str:
+        """Create `container` in `account`; with soft_delete_days, turn the account's blob
+        soft delete on (what GC needs). Returns the container's name."""
+        client = self.client(account)
+        client.create_container(container)
+        if soft_delete_days is not None:
+            from azure.storage.blob import RetentionPolicy
+
+            client.set_service_properties(delete_retention_policy=RetentionPolicy(
+                enabled=True, days=soft_delete_days))
+        return container
+
     def url(self, account: str, container: str, key: str | None = None) -> str:
         """az://:KEY@account/container with the key URL-encoded, as W&B documents it."""
         return f"az://:{quote(key or self.keys[account], safe='')}@{account}/{container}"
