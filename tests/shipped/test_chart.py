@@ -14,7 +14,6 @@ import itertools
 import json
 import re
 import shutil
-import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import helm_python as helm
 import pytest
 import yaml
 from support.constants import NONCURRENT_RULE, REPO, TEST_KEY, TEST_SECRET
+from support.ports import closed_port
 from support.run import run_gccheck
 from support.s3 import S3Server, make_bucket
 
@@ -904,9 +904,7 @@ def test_rendered_hook_checks_inline_keys(chart: Any, moto_server: S3Server, tmp
 def test_rendered_hook_fail_on_unverified(chart: Any, moto_server: S3Server, tmp_path: Path,
                                           fail_on: str, code: int) -> None:
     # An S3 endpoint nobody listens on: the bucket cannot be checked (unverified, not failed).
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    closed = f"127.0.0.1:{closed_port()}"
     values = write_values(tmp_path / "values.yaml", moto_server, "files", fail_on=fail_on,
                           host=closed)
     got, out, verdict = run_rendered_hook(chart, values, SECRETS, tmp_path / "termination-log")
