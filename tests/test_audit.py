@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -13,13 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
-    NONCURRENT_RULE,
-    S3Server,
-    make_bucket,
-    run_gccheck,
-    run_on_a_tty,
-)
+from support.constants import GC_ON, NONCURRENT_RULE
+from support.ports import silent_port
+from support.run import run_gccheck, run_on_a_tty
+from support.s3 import S3Server, make_bucket
 
 from gccheck import audit as audit_module
 from gccheck.audit import audit
@@ -34,8 +31,6 @@ from gccheck.progress import NoProgress, ProgressBar, progress_for, render_bar
 from gccheck.rules import RULES
 from gccheck.target import InlineEnv, TargetSpec, Workload
 
-GC_ON = {"GORILLA_ARTIFACT_GC_ENABLED": "true"}
-
 
 @pytest.fixture(scope="module")
 def matrix() -> Matrix:
@@ -44,29 +39,9 @@ def matrix() -> Matrix:
 
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
-    """A TCP server that accepts connections and never answers: a hung S3 endpoint."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            held.append(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    host, port = server.getsockname()
-    yield f"{host}:{port}"
-    stop.set()
-    thread.join(timeout=2)
-    for conn in held:
-        conn.close()
-    server.close()
+    """host:port of a TCP server that accepts connections and never answers: a hung S3 endpoint."""
+    with silent_port() as port:
+        yield f"127.0.0.1:{port}"
 
 
 def _url(server: S3Server, bucket: str) -> str:
@@ -332,7 +307,11 @@ def test_secrets_from_the_fleet_never_reach_the_report(moto_server: S3Server, tm
         for planted in (secret, url_secret, "fleetSecret", "urlsecret"):
             assert planted not in run.out + run.err, (fmt, planted)
         if fmt != "prometheus":  # the others quote the GC variable's value: hidden
-            assert "GORILLA_ARTIFACT_GC_ENABLED is '***'" in run.out.replace("&#x27;", "'"), fmt
+            # As each format shows text: HTML's entities, Markdown's backslash escapes.
+            shown = run.out.replace("&#x27;", "'")
+            if fmt == "markdown":
+                shown = re.sub(r"\\(.)", r"\1", shown)
+            assert "GORILLA_ARTIFACT_GC_ENABLED is '***'" in shown, fmt
 
 
 def test_environment_variables_configure_the_audit(tmp_path: Path, gccheck_inproc: Any) -> None:
@@ -474,7 +453,7 @@ def test_the_demo_ends_with_an_html_audit(tmp_path: Path) -> None:
 def test_fleet_across_s3_gcs_azure_with_every_file_source(moto_server: S3Server, tmp_path: Path,
                                                           gccheck_inproc: Any) -> None:
     """One audit: S3 (inline env, Helm values), GCS (emulator) and Azure (Azurite)."""
-    from cloud_servers import account_key, azurite, gcs_emulator
+    from support.cloud_servers import account_key, azurite, gcs_emulator
 
     versioned = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
     never = make_bucket(moto_server)
@@ -487,12 +466,8 @@ def test_fleet_across_s3_gcs_azure_with_every_file_source(moto_server: S3Server,
     keys = {"gcfleeton": account_key("fleet-on"), "gcfleetoff": account_key("fleet-off")}
     noncurrent = {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30}}
     with gcs_emulator() as gcs, azurite(keys) as blob:
-        from azure.storage.blob import RetentionPolicy
-
         for account in keys:
-            blob.client(account).create_container("wandb")
-        blob.client("gcfleeton").set_service_properties(
-            delete_retention_policy=RetentionPolicy(enabled=True, days=7))
+            blob.bucket(account, soft_delete_days=7 if account == "gcfleeton" else None)
         gcs_on = gcs.bucket("wandb-fleet-gcs-on", versioning={"enabled": True},
                             lifecycle={"rule": [noncurrent]})
         gcs_off = gcs.bucket("wandb-fleet-gcs-off", versioning={"enabled": False})
@@ -532,8 +507,8 @@ def test_fleet_across_s3_gcs_azure_with_every_file_source(moto_server: S3Server,
 def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_path: Path,
                                                   gccheck_inproc: Any) -> None:
     """A reachable cluster gives its settings; an unreachable one makes only its entry unknown."""
-    from cloud_servers import closed_port
-    from k8s_api import KubeAPI, deployment, start, write_kubeconfig
+    from support.k8s_api import KubeAPI, deployment, start, write_kubeconfig
+    from support.ports import closed_port
 
     versioned = make_bucket(moto_server, "Enabled", lifecycle=[NONCURRENT_RULE])
     kube = start(KubeAPI())

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FIXTURES, run_gccheck
+from support.constants import FIXTURES
+from support.run import run_gccheck
 
 from gccheck.errors import InputError
 from gccheck.fleet import ENTRY_KEYS, load_fleet, parse_fleet

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.constants import REPO
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.errors import InputError
@@ -53,7 +53,7 @@ yaml_values = st.recursive(
 
 
 def _shipped() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load((Path(__file__).parent.parent / "matrix.yaml").read_text())  # type: ignore[no-any-return]
+    return yaml.safe_load((REPO / "matrix.yaml").read_text())  # type: ignore[no-any-return]
 
 
 @FAST

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from support.constants import REPO
 
 from gccheck.errors import InputError
 from gccheck.matrix import default_matrix_path, load_matrix

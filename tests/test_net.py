@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloud_servers import closed_port, silent_port
-from faults import scripted_server
+from support.faults import scripted_server
+from support.ports import closed_port, silent_port
 
 from gccheck.model import BucketFacts, Unavailable, UnavailableKind
 from gccheck.net import (

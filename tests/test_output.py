@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, run_gccheck
+from support.run import clean_env, run_gccheck
 
 from gccheck.output import printable
 

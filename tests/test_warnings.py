@@ -7,10 +7,10 @@ import json
 import threading
 import warnings
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import run_gccheck
+from support.faults import scripted_server
+from support.run import run_gccheck
 
 from gccheck.debuglog import route_warnings
 from gccheck.masking import Redactor
@@ -21,32 +21,22 @@ SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYzEXAMPLEKEY"
 HOSTILE = f"\x1b]0;owned\x07\x1b[2J\x00{SECRET}"
 
 
-class _BucketHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        body = json.dumps({
-            "kind": "storage#bucket", "name": "wandb-hostile", "versioning": {"enabled": True},
-            "lifecycle": {"rule": [{"action": {"type": HOSTILE}, "condition": {"age": 1}}]},
-        }).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _hostile_bucket(method: str, path: str, headers: dict[str, str]
+                    ) -> tuple[int, dict[str, str], bytes]:
+    """A GCS bucket whose lifecycle rule has a hostile action type."""
+    if method != "GET":
+        return 501, {}, b""
+    body = json.dumps({
+        "kind": "storage#bucket", "name": "wandb-hostile", "versioning": {"enabled": True},
+        "lifecycle": {"rule": [{"action": {"type": HOSTILE}, "condition": {"age": 1}}]},
+    }).encode()
+    return 200, {"Content-Type": "application/json"}, body
 
 
 @pytest.fixture
 def hostile_gcs() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BucketHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with scripted_server(_hostile_bucket) as server:
+        yield server.url
 
 
 def _clean(stderr: str) -> None:
