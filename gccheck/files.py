@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from gccheck.errors import InputError
+from gccheck.neutral import neutralise
 
 # Configuration files are small; anything bigger is a mistake (or an attack).
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -22,30 +23,39 @@ def _size(count: int) -> str:
     return f"{count // 1024} KiB"
 
 
-def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """The file's text, or an InputError naming the file and what is wrong with it."""
+def read_bytes(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes (at most `max_bytes`), or an InputError naming the file (shown
+    neutralised) and what is wrong with it."""
     p = Path(path)
+    shown = neutralise(str(p), 200)
     try:
         if p.is_dir():
-            raise InputError(f"{what} {p}: is a directory, expected a file")
+            raise InputError(f"{what} {shown}: is a directory, expected a file")
         with p.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise InputError(f"{what} {p}: no such file") from None
+        raise InputError(f"{what} {shown}: no such file") from None
     except PermissionError:
-        raise InputError(f"{what} {p}: permission denied") from None
+        raise InputError(f"{what} {shown}: permission denied") from None
     except OSError as exc:
-        raise InputError(f"{what} {p}: cannot read ({exc.strerror or exc})") from None
+        raise InputError(f"{what} {shown}: cannot read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
-        raise InputError(f"{what} {p}: larger than {_size(max_bytes)} (the most gccheck reads "
-                         f"as a {what})")
+        raise InputError(f"{what} {shown}: larger than {_size(max_bytes)} (the most gccheck "
+                         f"reads as a {what})")
+    return data
+
+
+def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The file's text, or an InputError naming the file and what is wrong with it."""
+    data = read_bytes(path, what, max_bytes)
+    shown = neutralise(str(path), 200)
     if b"\x00" in data:
-        raise InputError(f"{what} {p}: binary file (contains NUL bytes)")
+        raise InputError(f"{what} {shown}: binary file (contains NUL bytes)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{what} {p}: line {line}: not valid UTF-8") from None
+        raise InputError(f"{what} {shown}: line {line}: not valid UTF-8") from None
 
 
 def _where(text: str, mark: yaml.Mark | None) -> str:

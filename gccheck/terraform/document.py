@@ -11,10 +11,10 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gccheck.errors import InputError
+from gccheck.files import read_bytes
 from gccheck.neutral import neutralise
 from gccheck.terraform.values import Planned
 
@@ -132,20 +132,7 @@ def read_document(path: str) -> Document:
 
 def _parse(path: str) -> Any:
     shown = neutralise(path, 200)
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError(f"Terraform plan {shown}: is a directory, expected a file")
-        with p.open("rb") as handle:
-            raw = handle.read(MAX_PLAN_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"Terraform plan {shown}: no such file") from None
-    except PermissionError:
-        raise InputError(f"Terraform plan {shown}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"Terraform plan {shown}: cannot read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_PLAN_BYTES:
-        raise InputError(f"Terraform plan {shown}: larger than {MAX_PLAN_BYTES >> 20} MiB")
+    raw = read_bytes(path, "Terraform plan", MAX_PLAN_BYTES)
     if raw[:2] == b"PK":  # a zip archive
         raise InputError(f"Terraform plan {shown}: a binary plan file (tfplan); give the JSON "
                          "of terraform show -json tfplan")
