@@ -313,6 +313,25 @@ def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile(build(trie))
 
 
+def _secret_fields(value: str) -> set[str]:
+    """The secret parts of a secret-named value that is a connection string
+    (`AccountKey=...;SharedAccessSignature=sv=...&sig=...`) or a SAS token: each secret-named
+    field and a SAS's `sig`, as written and URL-decoded, since a server may echo one without
+    the rest. Other fields (BlobEndpoint, sv, se) stay readable."""
+    found: set[str] = set()
+    for field_text in value.split(";"):
+        key, eq, field_value = field_text.strip().partition("=")
+        if eq and is_secret_name(key):
+            found |= {field_value, unquote(field_value)}
+    # A SAS inside a connection string's field, or the value itself as a SAS token.
+    for query in [*found, *([value] if ";" not in value else [])]:
+        for pair in query.lstrip("?").split("&"):
+            key, eq, field_value = pair.partition("=")
+            if eq and key.strip().lower() == "sig":
+                found |= {field_value, unquote(field_value)}
+    return {part for part in found if len(part) >= 4 and not is_flag_word(part)}
+
+
 class Redactor:
     """Hides known secret values and secret-shaped text in anything gccheck prints."""
 
@@ -365,6 +384,8 @@ class Redactor:
                 continue
             if is_secret_name(name):
                 self.add(value, any_length=True)
+                for part in _secret_fields(value):
+                    self.add(part, any_length=True)
             parts = split_userinfo(value.strip()) if name == "BUCKET" else None
             # The bucket URL is one value: its userinfo runs to the last '@', quotes and all.
             userinfos = [parts.userinfo] if parts is not None and parts.userinfo else []

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gccheck.masking import _SHAPES, Redactor, describe_value, is_secret_name, mask_url
+from gccheck.masking import _SHAPES, MASK, Redactor, describe_value, is_secret_name, mask_url
 
 
 def test_mask_url_hides_userinfo_only() -> None:
@@ -220,3 +220,19 @@ def test_the_linear_url_scanner_finds_what_the_regex_finds(text: str) -> None:
 
     assert mask_url(text) == _URL_USERINFO.sub(hide, text)
     assert url_userinfos(text) == [m.group(2) for m in _URL_USERINFO.finditer(text)]
+
+
+def test_a_sas_signature_and_account_key_inside_a_connection_string_are_secrets() -> None:
+    """A server echoing only the `sig` of the deployment's SAS (decoded or not), or only the
+    AccountKey, must not show it; the endpoint and the SAS's other fields stay readable."""
+    sig = "Zm9vYmFyU0lHTkFUVVJFc2VjcmV0MTIzNDU2Nzg5MA=="
+    connection = ("BlobEndpoint=http://127.0.0.1:10000/acct;"
+                  f"SharedAccessSignature=sv=2021-08-06&ss=b&sig={quote(sig, safe='')};"
+                  "AccountKey=c2hvcnRLZXk=")
+    redactor = Redactor()
+    redactor.add_settings({"AZURE_STORAGE_CONNECTION_STRING": connection,
+                           "AZURE_STORAGE_SAS_TOKEN": "?sv=2022-11-02&sig=YWJjZCt4eXo%3D"})
+    shown = redactor.redact(f"HTTP 400 ({sig}) {quote(sig, safe='')} key c2hvcnRLZXk= "
+                            "sig YWJjZCt4eXo= from http://127.0.0.1:10000/acct sv=2021-08-06")
+    assert shown == (f"HTTP 400 ({MASK}) {MASK} key {MASK} sig {MASK} "
+                     "from http://127.0.0.1:10000/acct sv=2021-08-06")
