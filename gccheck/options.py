@@ -206,7 +206,20 @@ class Option:
         return tuple(self.check(item, f"{where}[{i}]") for i, item in enumerate(items))
 
 
-NAME = Option("name", "name", text, "Name of the deployment in the report.")
+# Every format shows the name whole and keys on it (JUnit classnames, Prometheus labels, the
+# HTML grid): far longer names would be cut where reports cap a field, and two would collide.
+MAX_NAME_LENGTH = 200
+
+
+def deployment_name(value: Any, where: str) -> str:
+    """A deployment's name: one printable line of at most MAX_NAME_LENGTH characters."""
+    name = text(value, where)
+    if len(name) > MAX_NAME_LENGTH:
+        raise OptionError(f"{where}: {len(name)} characters, at most {MAX_NAME_LENGTH}")
+    return name
+
+
+NAME = Option("name", "name", deployment_name, "Name of the deployment in the report.")
 HOSTING = Option("hosting", "hosting", text, "Hosting type: {hosting}.", metavar="TYPE")
 TIMEOUT = Option("timeout", "timeout", seconds,
                  f"Connect/read timeout of each request, and the longest wait for one bucket "

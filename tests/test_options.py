@@ -48,6 +48,8 @@ BAD = [
      "'minio:9000' must be an http:// or https:// URL with a host"),
     ("azure-blob-endpoint", "ftp://x", "ftp://x", "must be an http:// or https:// URL"),
     ("name", "prod\x1b[2J", "prod\x1b[2J", "must not contain control characters"),
+    # Longer names would be cut where a report caps a field, and two could collide.
+    ("name", "x" * 201, "x" * 201, "201 characters, at most 200"),
     ("workload", "wandb/pod/x", "wandb/pod/x", "unknown kind 'pod'"),
     ("aws-profile", "a\tb", "a\tb", "must not contain control characters"),
     ("release-name", "Prod", "Prod", "'Prod' is not a Helm release name"),
