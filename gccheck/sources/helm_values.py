@@ -50,6 +50,7 @@ from gccheck.sources.values_files import (
     MAP_LEAF,
     MergedValues,
     ValuesDoc,
+    check_values_files,
     load_document,
     yaml_snippet,
 )
@@ -79,6 +80,7 @@ class HelmValuesSource:
     namespace: str = DEFAULT_NAMESPACE
 
     def read(self) -> Settings:
+        check_values_files(self.paths)
         layers: list[ValuesDoc] = []
         for path in self.paths:
             data, lines = load_document(path)

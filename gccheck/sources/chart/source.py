@@ -21,6 +21,7 @@ from gccheck.sources.chart.knowledge import ServerWorkload, load_knowledge, pars
 from gccheck.sources.chart.render import chart_metadata, render_chart
 from gccheck.sources.kubernetes.resolver import Fetched, Fixes
 from gccheck.sources.kubernetes.workload import Found, servers_settings
+from gccheck.sources.values_files import check_values_files
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
@@ -38,6 +39,7 @@ class RenderedChartSource:
     environ: Mapping[str, str] | None = field(default=None, repr=False)
 
     def read(self) -> Settings:
+        check_values_files(self.values)
         manifests = render_chart(self.chart, self.values, self.release, self.namespace,
                                  self.timeout, environ=self.environ)
         meta = chart_metadata(self.chart)
