@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from gccheck import __version__
-from gccheck.engine import DEFAULT_CONCURRENCY, Job, Prepared, prepare, schedule
+from gccheck.engine import DEFAULT_CONCURRENCY, Job, Prepared, SettingsCache, prepare, schedule
 from gccheck.errors import InputError
 from gccheck.masking import Redactor
 from gccheck.matrix import Matrix
@@ -30,6 +30,7 @@ def audit(specs: Sequence[TargetSpec], matrix: Matrix, environ: Mapping[str, str
     are read on the target's worker; when they cannot be read, that deployment is `unknown`.
     """
     jobs: list[Job] = []
+    cache = SettingsCache()
     for spec in specs:
         if spec.reads_live:
             matrix.hosting_type(spec.hosting, f"{spec.name}: hosting")
@@ -40,7 +41,7 @@ def audit(specs: Sequence[TargetSpec], matrix: Matrix, environ: Mapping[str, str
             jobs.append(Job(matrix, spec, None, later))
             continue
         try:
-            jobs.append(Job(matrix, spec, prepare(spec, matrix, environ, redactor)))
+            jobs.append(Job(matrix, spec, prepare(spec, matrix, environ, redactor, cache)))
         except InputError as exc:
             message = str(exc)
             raise InputError(message if message.startswith(f"{spec.name}:")

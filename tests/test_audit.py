@@ -538,3 +538,29 @@ def test_live_workloads_are_read_during_the_audit(moto_server: S3Server, tmp_pat
                                     "Kubernetes API")
     assert [t["ready"] for t in data["targets"]] == [True, False, True]
     assert run.code == 3
+
+
+def test_deployments_sharing_a_values_file_read_it_once(tmp_path: Path, matrix: Matrix,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """64 entries naming one 340 KB values file took 40 s and 866 MB when each read it anew:
+    what a file-based source read is shared across the run (Settings are frozen)."""
+    from gccheck.sources.helm_values import HelmValuesSource
+    from gccheck.target import ValuesFiles
+
+    values = tmp_path / "values.yaml"
+    values.write_text("global:\n  extraEnv:\n    GORILLA_ARTIFACT_GC_ENABLED: 'true'\n")
+    reads: list[tuple[str, ...]] = []
+    real_read = HelmValuesSource.read
+
+    def counted(self: HelmValuesSource) -> Settings:
+        reads.append(self.paths)
+        return real_read(self)
+
+    monkeypatch.setattr(HelmValuesSource, "read", counted)
+    specs = [TargetSpec(f"d{i}", "on-prem" if i % 2 else "customer-managed-cloud",
+                        source=ValuesFiles((str(values),))) for i in range(8)]
+    report = audit(specs, matrix, {}, Redactor(), concurrency=2)
+    assert reads == [(str(values),)]
+    assert [t.name for t in report.targets] == [f"d{i}" for i in range(8)]
+    assert {r.status for t in report.targets for r in t.results if r.id == "gc-env-var"} == {
+        Status.PASS}

@@ -14,8 +14,9 @@ from gccheck.engine.evaluate import (
     unavailable_facts,
     unverified_target,
 )
-from gccheck.engine.prepared import PlannedFacts, Prepared, prepare
+from gccheck.engine.prepared import PlannedFacts, Prepared, SettingsCache, prepare
 from gccheck.engine.scheduler import DEFAULT_CONCURRENCY, Job, run, schedule
 
-__all__ = ["DEFAULT_CONCURRENCY", "Job", "PlannedFacts", "Prepared", "check_prepared", "prepare",
-           "probe_options", "run", "schedule", "unavailable_facts", "unverified_target"]
+__all__ = ["DEFAULT_CONCURRENCY", "Job", "PlannedFacts", "Prepared", "SettingsCache",
+           "check_prepared", "prepare", "probe_options", "run", "schedule", "unavailable_facts",
+           "unverified_target"]

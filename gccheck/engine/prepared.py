@@ -21,7 +21,7 @@ from gccheck.matrix import HostingType, Matrix
 from gccheck.model import BucketFacts, Settings
 from gccheck.probes import uses_aws_profile
 from gccheck.sources import source_for
-from gccheck.target import TargetSpec, TerraformPlan
+from gccheck.target import EnvFile, RenderedChart, TargetSpec, TerraformPlan, ValuesFiles
 
 
 class PlannedFacts(Protocol):
@@ -58,8 +58,28 @@ class Prepared:
     planned: PlannedFacts | None = None
 
 
+class SettingsCache:
+    """Settings read once per file-based source in one run: fleet entries that share a values
+    file, an env file or a chart share what was read from it (Settings are frozen). Without
+    it, 64 entries naming one 340 KB values file took 40 s and 866 MB."""
+
+    def __init__(self) -> None:
+        self._read: dict[object, Settings] = {}
+
+    def read(self, spec: TargetSpec, environ: Mapping[str, str]) -> tuple[Settings, bool]:
+        """The target's settings, and whether they were read just now (not shared)."""
+        choice = spec.source
+        if not isinstance(choice, EnvFile | ValuesFiles | RenderedChart):
+            return source_for(spec, environ).read(), True
+        key = (choice, spec.timeout)
+        if key in self._read:
+            return self._read[key], False
+        settings = self._read[key] = source_for(spec, environ).read()
+        return settings, True
+
+
 def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
-            redactor: Redactor) -> Prepared:
+            redactor: Redactor, cache: SettingsCache | None = None) -> Prepared:
     """Read the settings and parse the bucket URL; raises InputError for bad input."""
     hosting = matrix.hosting_type(spec.hosting)
     for where, value in (("--endpoint-url", spec.endpoint_url),
@@ -69,11 +89,12 @@ def prepare(spec: TargetSpec, matrix: Matrix, environ: Mapping[str, str],
             validate_endpoint_url(value, where)
     if isinstance(spec.source, TerraformPlan):
         return _prepare_plan(spec, spec.source, matrix, hosting, redactor)
-    settings = source_for(spec, environ).read()
-    redactor.add_settings({k: s.value for k, s in settings.values.items()
-                           if not s.origin.endswith(_OWN_NAMESPACE)})
-    for secret in settings.secrets:
-        redactor.add(secret)
+    settings, fresh = (cache or SettingsCache()).read(spec, environ)
+    if fresh:  # shared settings were learnt when they were read
+        redactor.add_settings({k: s.value for k, s in settings.values.items()
+                               if not s.origin.endswith(_OWN_NAMESPACE)})
+        for secret in settings.secrets:
+            redactor.add(secret)
     url = spec.bucket or settings.get("BUCKET")
     bucket = None
     if url and url.strip():
