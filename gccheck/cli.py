@@ -414,7 +414,10 @@ def _dispatch(state: RunState, args: list[str]) -> int:
         if state.debug:
             import traceback
 
-            _error(state.redactor.redact(traceback.format_exc()))
+            from gccheck.debuglog import shown
+
+            # A traceback quotes what a server or a file said: the debug records' treatment.
+            _error(shown(traceback.format_exc(), state.redactor))
         click.echo(f"gccheck: internal error ({type(exc).__name__}); this is a bug, run with "
                    "--debug for details", err=True)
         code = EXIT_INTERNAL
