@@ -77,3 +77,15 @@ def test_a_wide_values_path_on_an_80_column_terminal(tmp_path: Path) -> None:
     lines = out.replace("\r\n", "\n").splitlines()
     assert WIDE_DIR in out and "Fixes:" in out
     assert [line for line in lines if _columns(line) > 80] == []
+
+
+def test_a_line_separator_in_server_text_does_not_split_the_table() -> None:
+    """U+2028 and U+2029 break a line on some terminals: shown escaped, every row stays one."""
+    code = "Access\u2028Denied\u2029\u200bby\u200fserver"
+    report = Report((TargetReport("prod", "on-prem", "s3-compatible", "s3://minio:9000/wandb", (
+        Result("bucket-versioning", Kind.REQUIREMENT, Status.UNKNOWN, code, detail=code),
+    )),), "1")
+    for width in (None, 80):
+        text = get_format("table").render(report, width=width)
+        assert not re.search("[\u2028\u2029\u200b\u200f]", text)
+        assert "Access\\u2028Denied\\u2029\\u200bby\\u200fserver" in "".join(text.split())
