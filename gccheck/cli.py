@@ -221,6 +221,8 @@ def _common_output(fn: Any) -> Any:
     return fn
 
 
+# The exit codes are a plain paragraph, not a \b block: click wraps it to the terminal, so
+# `--help` fits an 80-column one (a preformatted block kept its 90-column lines).
 @cli.command()
 @_target_flags
 @click.option("--format", "fmt", envvar="GCCHECK_FORMAT", default="table", show_default=True,
@@ -235,9 +237,8 @@ def check(fmt: str, fail_on: str, termination_message: str | None, matrix_path: 
           **flags: Any) -> int:
     """Check one deployment against the hosting matrix.
 
-    \b
-    Exit codes: 0 ready, 1 a requirement fails, 3 a requirement could not be verified,
-    2 bad usage or input. --warn-only turns 1 and 3 into 0.
+    Exit codes: 0 ready, 1 a requirement fails, 3 a requirement could not be verified, 2 bad
+    usage or input. --warn-only turns 1 and 3 into 0.
     """
     from gccheck.commands import run_check
     from gccheck.target import TargetSpec
@@ -271,7 +272,6 @@ def audit(fleet: str, fmt: str, concurrency: int, quiet: bool, fail_on: str,
           warn_only: bool, debug: bool) -> int:
     """Check every deployment of a fleet file (docs/audit.md) concurrently.
 
-    \b
     Exit codes: the worst deployment's, as for check: 0 all ready, 1 a requirement fails
     somewhere, 3 a requirement could not be verified, 2 bad usage or input (the fleet file is
     checked before anything is sent). --timeout bounds each deployment; a progress bar shows
@@ -414,7 +414,10 @@ def _dispatch(state: RunState, args: list[str]) -> int:
         if state.debug:
             import traceback
 
-            _error(state.redactor.redact(traceback.format_exc()))
+            from gccheck.debuglog import shown
+
+            # A traceback quotes what a server or a file said: the debug records' treatment.
+            _error(shown(traceback.format_exc(), state.redactor))
         click.echo(f"gccheck: internal error ({type(exc).__name__}); this is a bug, run with "
                    "--debug for details", err=True)
         code = EXIT_INTERNAL

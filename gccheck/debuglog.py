@@ -30,26 +30,59 @@ def debug(name: str, message: str, *args: Any, exc_info: bool = False) -> None:
     logging.getLogger(name).debug(message, *args, exc_info=exc_info)
 
 
+# The most of one debug record shown: an SDK logs a whole response body or a traceback that
+# quotes one, and a server can make that 200 KB (a hostile <Code>); what it says is in the
+# first few kilobytes.
+RECORD_LIMIT = 8192
+
+
+def shown(text: str, redactor: Redactor, limit: int = RECORD_LIMIT) -> str:
+    """Text for a debug record or traceback on stderr: secrets redacted, then control, bidi and
+    other invisible characters escaped (newlines and tabs kept, a traceback has lines), then
+    cut to `limit` characters, saying how many were cut.
+
+    Redacted before it is cut, so that a cut through a secret cannot hide it from the redactor.
+    """
+    from gccheck.neutral import neutralise
+
+    text = neutralise(redactor.redact(text), None, multiline=True)
+    if len(text) > limit:
+        text = f"{text[:limit]}\n... ({len(text) - limit} more characters of this record cut)"
+    return text
+
+
 def configure(redactor: Redactor) -> None:
-    """Send debug logs to stderr, every line through the run's redactor."""
+    """Send debug logs to stderr, every record (message, traceback and stack) redacted,
+    neutralised and capped by `shown`."""
     import logging
     import traceback
 
     global _enabled
     _enabled = True
 
-    class RedactingFilter(logging.Filter):
+    class SafeRecordFilter(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redactor.redact(record.getMessage())
-            record.args = None
+            try:
+                message = record.getMessage()
+            except Exception:  # an SDK's bad format arguments: show what there is
+                message = f"{record.msg!s} {record.args!r}"
+            parts = [message]
             if record.exc_info:
-                record.exc_text = redactor.redact(
-                    "".join(traceback.format_exception(*record.exc_info)))
-                record.exc_info = None
+                parts.append("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+            elif record.exc_text:
+                parts.append(record.exc_text)
+            if record.stack_info:
+                parts.append(record.stack_info)
+            # One text, so that the cap holds for the record as a whole.
+            record.msg = shown("\n".join(parts), redactor)
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
             return True
 
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
+    handler.addFilter(SafeRecordFilter())
     handler.setFormatter(logging.Formatter("gccheck debug: %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tabulate import tabulate
-
-from gccheck.formats.layout import wrap
+from gccheck.formats.layout import display_width, tabulate, wrap
 from gccheck.matrix import Matrix
 
 _NOTE = "Azure takes blob soft delete where the other providers take bucket versioning."
@@ -48,7 +46,7 @@ def render_matrix(matrix: Matrix, fmt: str, width: int | None = None) -> str:
         table = tabulate(rows, headers=headers, tablefmt="github")
         return f"{table}\n\n" + "\n".join(footer) + "\n"
     table = tabulate(rows, headers=headers, tablefmt="simple")
-    if width is not None and max(len(line) for line in table.splitlines()) > width:
+    if width is not None and max(display_width(line) for line in table.splitlines()) > width:
         # Too wide for this terminal: one line per hosting type, wrapped, reads better than a
         # table whose every cell wraps.
         lines = []

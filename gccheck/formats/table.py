@@ -7,9 +7,7 @@ pasted (formats/layout.py). A pipe or a file gets every line whole.
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
-from gccheck.formats.layout import fit_columns, wrap, wrap_fix
+from gccheck.formats.layout import display_width, fit_columns, tabulate, wrap, wrap_fix
 from gccheck.formats.text import heading, verdict
 from gccheck.model import Kind, Report, Status, TargetReport, Verdict
 
@@ -42,7 +40,7 @@ def _grid(target: TargetReport, color: bool, width: int | None) -> str:
             for r in target.results if r.kind is kind]
     texts = [(status.value, check, summary) for status, check, summary in rows]
     # tabulate pads a header with two spaces: a column is never narrower than that.
-    natural = [max([len(h) + 2, *(len(row[i]) for row in texts)])
+    natural = [max([len(h) + 2, *(display_width(row[i]) for row in texts)])
                for i, h in enumerate(_HEADERS)]
     limits = fit_columns(natural, width, _SHARES)
     cells = [[_paint(status.value, _COLORS[status], color), check, summary]
