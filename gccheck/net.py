@@ -16,20 +16,31 @@ client is meant to): nothing here imports an SDK.
 * Bodies: at most `MAX_BODY` bytes are read (`read_capped`, `cap_requests_body`); a longer
   answer is `BodyTooLarge`, a malformed answer.
 * Text from servers: `server_text` (neutralised, cut), `answers_from` (the endpoint note).
+* Proxies: `proxy_for(url)` decides, as the HTTP clients do, which proxy from the
+  environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, minus NO_PROXY) a request to `url` goes
+  through; `answers_from` and the Kubernetes client name it.
 """
 
 from __future__ import annotations
 
 import enum
 import http.client
+import ipaddress
 import logging
+import os
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+    getproxies_environment,
+    proxy_bypass_environment,
+)
 
 from gccheck.masking import mask_url
 from gccheck.model import Unavailable, UnavailableKind
@@ -359,9 +370,106 @@ def server_text(value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
     return neutralise(str(value), limit)
 
 
-def answers_from(url: str, origin: str) -> str:
-    """The note that names where a bucket's answers came from, masked and neutralised."""
-    return f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
+def answers_from(url: str, origin: str, *, all_proxy: bool = True) -> str:
+    """The note that names where a bucket's answers came from, masked and neutralised, and
+    the proxy the requests went through, if any (`all_proxy`: see `proxy_for`)."""
+    return (f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
+            + via_proxy(proxy_for(url, all_proxy=all_proxy)))
+
+
+# ---- proxies -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The proxy a request goes through, and the environment variable that named it."""
+
+    url: str
+    variable: str
+
+    @property
+    def shown(self) -> str:
+        """The proxy as the report shows it: any user:password masked, neutralised."""
+        return f"{neutralise(mask_url(self.url), 200)} ({neutralise(self.variable, 80)})"
+
+
+def via_proxy(proxy: Proxy | None) -> str:
+    """" via proxy URL (VARIABLE)", or "" for a direct connection."""
+    return f" via proxy {proxy.shown}" if proxy is not None else ""
+
+
+def proxy_for(url: str, environ: Mapping[str, str] | None = None, *,
+              all_proxy: bool = True) -> Proxy | None:
+    """The proxy from the environment that a request to `url` goes through, or None.
+
+    As the clients gccheck uses decide it (all read the process environment):
+    `urllib.request.getproxies()` (lower-case names win over upper-case; HTTP_PROXY is ignored
+    when REQUEST_METHOD is set) picks `<scheme>_proxy`, else `all_proxy`; NO_PROXY is matched
+    as urllib's `proxy_bypass` does (a name or domain suffix, with or without the port, `*`
+    for all) and, as requests and the kubernetes client also do, an IP address or CIDR range.
+    botocore takes the scheme's proxy only, never ALL_PROXY: its callers pass
+    `all_proxy=False` (botocore.httpsession.ProxyConfiguration.proxy_url_for).
+    """
+    env = os.environ if environ is None else environ
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host:
+        return None
+    proxies = _environ_proxies(env)
+    scheme = parts.scheme.lower()
+    chosen = scheme if scheme in proxies else "all" if all_proxy and "all" in proxies else None
+    if chosen is None or _bypassed(host, parts.netloc.rpartition("@")[2].lower(), proxies):
+        return None
+    return Proxy(proxies[chosen], _proxy_variable(env, chosen, proxies[chosen]))
+
+
+def _environ_proxies(env: Mapping[str, str]) -> dict[str, str]:
+    if env is os.environ:
+        return getproxies_environment()
+    # The same rules as getproxies_environment, for a given mapping (tests).
+    proxies: dict[str, str] = {}
+    for name, value in env.items():
+        if value and name.lower().endswith("_proxy"):
+            proxies[name[:-6].lower()] = value
+    if "REQUEST_METHOD" in env:
+        proxies.pop("http", None)
+    for name, value in env.items():
+        if name.endswith("_proxy"):
+            if value:
+                proxies[name[:-6]] = value
+            else:
+                proxies.pop(name[:-6], None)
+    return proxies
+
+
+def _proxy_variable(env: Mapping[str, str], scheme: str, value: str) -> str:
+    lower = f"{scheme}_proxy"
+    if env.get(lower) == value:
+        return lower
+    for name, held in env.items():
+        if held == value and name.lower() == lower:
+            return name
+    return lower.upper()
+
+
+def _bypassed(host: str, host_and_port: str, proxies: Mapping[str, str]) -> bool:
+    no_proxy = proxies.get("no", "")
+    if not no_proxy:
+        return False
+    if proxy_bypass_environment(host, {"no": no_proxy}) or \
+            proxy_bypass_environment(host_and_port, {"no": no_proxy}):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    for entry in no_proxy.split(","):
+        try:
+            if address in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 # ---- bounded answers ---------------------------------------------------------------------

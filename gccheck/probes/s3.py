@@ -36,9 +36,11 @@ from gccheck.net import (
     classify_status,
     classify_transport,
     is_dns_failure,
+    proxy_for,
     read_fact,
     server_text,
     unavailable,
+    via_proxy,
 )
 from gccheck.neutral import neutralise
 from gccheck.probes.interface import ProbeOptions
@@ -315,13 +317,19 @@ def _answers_from(bucket: BucketLocation, settings: Settings) -> str:
     if bucket.endpoint_url is None:
         region = bucket.region or settings.get("AWS_REGION") or settings.get("AWS_DEFAULT_REGION")
         where = neutralise(region, 80) if region else "from the profile"
-        return f"answers from AWS S3 (AWS's endpoint for region {where})"
+        # The regional host stands in for AWS's: NO_PROXY may name either.
+        aws = f"https://s3.{region}.amazonaws.com" if region else "https://s3.amazonaws.com"
+        return (f"answers from AWS S3 (AWS's endpoint for region {where})"
+                + via_proxy(proxy_for(aws, all_proxy=False)))
+    # botocore proxies by the URL's scheme only, never ALL_PROXY (net.proxy_for).
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         setting = settings.values.get(name)
         if setting is not None and setting.value and \
                 setting.value.strip().rstrip("/") == bucket.endpoint_url.rstrip("/"):
-            return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}")
-    return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url")
+            return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}",
+                                all_proxy=False)
+    return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url",
+                        all_proxy=False)
 
 
 def _credential_source(bucket: BucketLocation, access_key: str | None, secret_key: str | None,
