@@ -358,6 +358,46 @@ def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
                            f"an answer that could not be read ({what}: {type(exc).__name__})")
 
 
+# ---- typed fields of an answer ------------------------------------------------------------
+# A field of the wrong type or out of the API's range is a malformed answer for its fact,
+# never read as a value: a string "true" is not true, -5 days is not a retention.
+
+
+def _shown_value(value: object) -> str:
+    return server_text(repr(value) if isinstance(value, str) else value, 40)
+
+
+def strict_bool(value: object, field: str) -> bool:
+    """A JSON boolean (true/false), or MalformedAnswer naming `field`."""
+    if isinstance(value, bool):
+        return value
+    raise MalformedAnswer(f"{field} is {_shown_value(value)}, not a boolean (true or false)")
+
+
+def xml_bool(text: str | None, field: str) -> bool:
+    """An XML element's `true`/`false`, as the APIs document it, or MalformedAnswer."""
+    value = (text or "").strip()
+    if value in ("true", "false"):
+        return value == "true"
+    raise MalformedAnswer(f"{field} is {_shown_value(value)}, not true or false")
+
+
+def whole_number(value: object, field: str, low: int, high: int | None = None, *,
+                 xml: bool = False) -> int:
+    """An integer from `low` to `high`, or MalformedAnswer naming `field`: a JSON number (not
+    a string, not a boolean), or with `xml` the digits of an XML element's text."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif xml and isinstance(value, str) and value.strip().lstrip("-").isdigit() and \
+            value.strip().isascii() and len(value.strip()) < 20:
+        number = int(value.strip())
+    if number is None or number < low or (high is not None and number > high):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise MalformedAnswer(f"{field} is {_shown_value(value)}, not a whole number {span}")
+    return number
+
+
 # ---- text from servers -------------------------------------------------------------------
 
 # A server's error code or a lifecycle condition is a word or two: longer ones are cut.
