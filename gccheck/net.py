@@ -410,11 +410,11 @@ def server_text(value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
     return neutralise(str(value), limit)
 
 
-def answers_from(url: str, origin: str, *, all_proxy: bool = True) -> str:
+def answers_from(url: str, origin: str, *, botocore: bool = False) -> str:
     """The note that names where a bucket's answers came from, masked and neutralised, and
-    the proxy the requests went through, if any (`all_proxy`: see `proxy_for`)."""
+    the proxy the requests went through, if any (`botocore`: see `proxy_for`)."""
     return (f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
-            + via_proxy(proxy_for(url, all_proxy=all_proxy)))
+            + via_proxy(proxy_for(url, botocore=botocore)))
 
 
 # ---- proxies -----------------------------------------------------------------------------
@@ -439,16 +439,20 @@ def via_proxy(proxy: Proxy | None) -> str:
 
 
 def proxy_for(url: str, environ: Mapping[str, str] | None = None, *,
-              all_proxy: bool = True) -> Proxy | None:
+              botocore: bool = False) -> Proxy | None:
     """The proxy from the environment that a request to `url` goes through, or None.
 
     As the clients gccheck uses decide it (all read the process environment):
     `urllib.request.getproxies()` (lower-case names win over upper-case; HTTP_PROXY is ignored
-    when REQUEST_METHOD is set) picks `<scheme>_proxy`, else `all_proxy`; NO_PROXY is matched
-    as urllib's `proxy_bypass` does (a name or domain suffix, with or without the port, `*`
-    for all) and, as requests and the kubernetes client also do, an IP address or CIDR range.
-    botocore takes the scheme's proxy only, never ALL_PROXY: its callers pass
-    `all_proxy=False` (botocore.httpsession.ProxyConfiguration.proxy_url_for).
+    when REQUEST_METHOD is set); NO_PROXY is matched as urllib's `proxy_bypass` does (a name
+    or domain suffix, with or without the port, `*` for all). requests (google-auth, the
+    Azure SDKs' transport) picks `<scheme>_proxy`, else `all_proxy`, and also bypasses an
+    IPv4 address NO_PROXY names, alone or in a CIDR range (requests.utils.select_proxy,
+    should_bypass_proxies). botocore (`botocore=True`) takes the scheme's proxy only, never
+    ALL_PROXY, and matches NO_PROXY by urllib alone: no ranges
+    (botocore.httpsession.ProxyConfiguration.proxy_url_for, botocore.utils.
+    should_bypass_proxies). The kubernetes client decides on its own configuration (see
+    sources/kubernetes/api.py).
     """
     env = os.environ if environ is None else environ
     parts = urlsplit(url)
@@ -457,8 +461,10 @@ def proxy_for(url: str, environ: Mapping[str, str] | None = None, *,
         return None
     proxies = _environ_proxies(env)
     scheme = parts.scheme.lower()
-    chosen = scheme if scheme in proxies else "all" if all_proxy and "all" in proxies else None
-    if chosen is None or _bypassed(host, parts.netloc.rpartition("@")[2].lower(), proxies):
+    chosen = (scheme if scheme in proxies
+              else "all" if not botocore and "all" in proxies else None)
+    if chosen is None or _bypassed(host, parts.netloc.rpartition("@")[2].lower(), proxies,
+                                   ranges=not botocore):
         return None
     return Proxy(proxies[chosen], _proxy_variable(env, chosen, proxies[chosen]))
 
@@ -492,18 +498,21 @@ def _proxy_variable(env: Mapping[str, str], scheme: str, value: str) -> str:
     return lower.upper()
 
 
-def _bypassed(host: str, host_and_port: str, proxies: Mapping[str, str]) -> bool:
+def _bypassed(host: str, host_and_port: str, proxies: Mapping[str, str], *,
+              ranges: bool) -> bool:
     no_proxy = proxies.get("no", "")
     if not no_proxy:
         return False
     if proxy_bypass_environment(host, {"no": no_proxy}) or \
             proxy_bypass_environment(host_and_port, {"no": no_proxy}):
         return True
+    if not ranges:
+        return False
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        address = ipaddress.IPv4Address(host)
     except ValueError:
         return False
-    for entry in no_proxy.split(","):
+    for entry in no_proxy.replace(" ", "").split(","):
         try:
             if address in ipaddress.ip_network(entry.strip(), strict=False):
                 return True

@@ -201,7 +201,7 @@ def test_proxy_for_follows_the_http_clients_rules() -> None:
         Proxy(proxy, "http_proxy")
     assert proxy_for("https://m.example", {"HTTP_PROXY": proxy}) is None
     assert proxy_for("https://m.example", {"all_proxy": proxy}) == Proxy(proxy, "all_proxy")
-    assert proxy_for("https://m.example", {"ALL_PROXY": proxy}, all_proxy=False) is None
+    assert proxy_for("https://m.example", {"ALL_PROXY": proxy}, botocore=True) is None
     # NO_PROXY: a domain suffix, host:port, '*', an address in a CIDR range
     for no_proxy in ("example", ".m.example", "m.example:9000", "*"):
         assert proxy_for("http://m.example:9000",
@@ -210,6 +210,11 @@ def test_proxy_for_follows_the_http_clients_rules() -> None:
         is None
     assert proxy_for("http://11.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.0.0.0/8"}) \
         == Proxy(proxy, "HTTP_PROXY")
+    # botocore knows no ranges: its requests to 10.1.2.3 go through the proxy
+    assert proxy_for("http://10.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.0.0.0/8"},
+                     botocore=True) == Proxy(proxy, "HTTP_PROXY")
+    assert proxy_for("http://10.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.1.2.3"},
+                     botocore=True) is None
 
 
 def test_answers_from_names_the_proxy_masked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -334,16 +334,16 @@ def _answers_from(bucket: BucketLocation, settings: Settings) -> str:
         # The regional host stands in for AWS's: NO_PROXY may name either.
         aws = f"https://s3.{region}.amazonaws.com" if region else "https://s3.amazonaws.com"
         return (f"answers from AWS S3 (AWS's endpoint for region {where})"
-                + via_proxy(proxy_for(aws, all_proxy=False)))
+                + via_proxy(proxy_for(aws, botocore=True)))
     # botocore proxies by the URL's scheme only, never ALL_PROXY (net.proxy_for).
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         setting = settings.values.get(name)
         if setting is not None and setting.value and \
                 setting.value.strip().rstrip("/") == bucket.endpoint_url.rstrip("/"):
             return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}",
-                                all_proxy=False)
+                                botocore=True)
     return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url",
-                        all_proxy=False)
+                        botocore=True)
 
 
 def _credential_source(bucket: BucketLocation, access_key: str | None, secret_key: str | None,

@@ -114,3 +114,17 @@ def test_the_azure_data_plane_names_the_shells_proxy() -> None:
     detail = _detail(run.out, "blob-soft-delete")
     assert f"answers from {blob} (--azure-blob-endpoint) via proxy {proxy.url} " \
         "(HTTP_PROXY)" in detail, detail
+
+
+def test_a_no_proxy_range_botocore_ignores_still_names_the_proxy() -> None:
+    """botocore matches NO_PROXY by name only (urllib's proxy_bypass): a CIDR range that
+    requests would honour does not keep S3's requests from the proxy, and the note says so."""
+    with scripted_server(_s3_answers) as endpoint, scripted_server(_s3_answers) as proxy:
+        run = run_gccheck("check", "--hosting", "on-prem", "--format", "json", "--timeout", "5",
+                          env={"BUCKET": f"s3://AKIDEXAMPLE:sekretsekret@{endpoint.url[7:]}/wandb",
+                               "GORILLA_ARTIFACT_GC_ENABLED": "true",
+                               "HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.0/8"})
+        proxied, direct = list(proxy.requests), list(endpoint.requests)
+    assert proxied and not direct, (proxied, direct)
+    detail = _detail(run.out, "bucket-versioning")
+    assert f"via proxy {proxy.url} (HTTP_PROXY)" in detail, detail

@@ -447,3 +447,16 @@ def test_no_proxy_covering_the_api_server_names_no_proxy(tmp_path: Path) -> None
         proxied = list(proxy.requests)
     one_line_error(result, f"server error from the Kubernetes API at {server.url} (HTTP 500")
     assert proxied == [] and "via proxy" not in result.err
+
+
+def test_a_kubeconfig_proxy_url_is_named(tmp_path: Path, gccheck_inproc: Any) -> None:
+    api = "http://k8s.internal.example:6443"
+    with fault_server("500", flavor="k8s", retry_after="0.1") as proxy:
+        kubeconfig = kubeconfig_for(tmp_path, api)
+        kubeconfig.write_text(kubeconfig.read_text().replace(
+            f"server: {api}", f"server: {api}\n    proxy-url: {proxy.url}"))
+        result, _ = check(gccheck_inproc, kubeconfig)
+        paths = [path for _, path in proxy.requests]
+    one_line_error(result, f"the Kubernetes API at {api} via proxy {proxy.url} (proxy-url in "
+                           "the kubeconfig)")
+    assert paths and all(path.startswith(api) for path in paths), paths
