@@ -128,3 +128,20 @@ def test_a_no_proxy_range_botocore_ignores_still_names_the_proxy() -> None:
     assert proxied and not direct, (proxied, direct)
     detail = _detail(run.out, "bucket-versioning")
     assert f"via proxy {proxy.url} (HTTP_PROXY)" in detail, detail
+
+
+def test_a_fleet_entrys_endpoint_url_names_the_shells_proxy(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("version: 1\ndeployments:\n  - name: lab\n    hosting: on-prem\n"
+                     "    bucket: s3://AKIDEXAMPLE:sekretsekret@lab/wandb\n"
+                     f"    endpoint-url: {MINIO}\n"
+                     "    env:\n      GORILLA_ARTIFACT_GC_ENABLED: 'true'\n")
+    with scripted_server(_s3_answers) as proxy:
+        run = run_gccheck("audit", str(fleet), "--format", "json", "-q",
+                          env={"HTTP_PROXY": proxy.url})
+        received = list(proxy.requests)
+    assert "Traceback" not in run.err, run.err
+    assert any(path.startswith(MINIO) for _, path in received), received
+    detail = _detail(run.out, "bucket-versioning")
+    assert f"answers from {MINIO} (" in detail and f"via proxy {proxy.url} (HTTP_PROXY)" \
+        in detail, detail
