@@ -16,20 +16,31 @@ client is meant to): nothing here imports an SDK.
 * Bodies: at most `MAX_BODY` bytes are read (`read_capped`, `cap_requests_body`); a longer
   answer is `BodyTooLarge`, a malformed answer.
 * Text from servers: `server_text` (neutralised, cut), `answers_from` (the endpoint note).
+* Proxies: `proxy_for(url)` decides, as the HTTP clients do, which proxy from the
+  environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, minus NO_PROXY) a request to `url` goes
+  through; `answers_from` and the Kubernetes client name it.
 """
 
 from __future__ import annotations
 
 import enum
 import http.client
+import ipaddress
 import logging
+import os
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+    getproxies_environment,
+    proxy_bypass_environment,
+)
 
 from gccheck.masking import mask_url
 from gccheck.model import Unavailable, UnavailableKind
@@ -347,6 +358,46 @@ def read_fact(read: Callable[[], T], what: str) -> T | Unavailable:
                            f"an answer that could not be read ({what}: {type(exc).__name__})")
 
 
+# ---- typed fields of an answer ------------------------------------------------------------
+# A field of the wrong type or out of the API's range is a malformed answer for its fact,
+# never read as a value: a string "true" is not true, -5 days is not a retention.
+
+
+def _shown_value(value: object) -> str:
+    return server_text(repr(value) if isinstance(value, str) else value, 40)
+
+
+def strict_bool(value: object, field: str) -> bool:
+    """A JSON boolean (true/false), or MalformedAnswer naming `field`."""
+    if isinstance(value, bool):
+        return value
+    raise MalformedAnswer(f"{field} is {_shown_value(value)}, not a boolean (true or false)")
+
+
+def xml_bool(text: str | None, field: str) -> bool:
+    """An XML element's `true`/`false`, as the APIs document it, or MalformedAnswer."""
+    value = (text or "").strip()
+    if value in ("true", "false"):
+        return value == "true"
+    raise MalformedAnswer(f"{field} is {_shown_value(value)}, not true or false")
+
+
+def whole_number(value: object, field: str, low: int, high: int | None = None, *,
+                 xml: bool = False) -> int:
+    """An integer from `low` to `high`, or MalformedAnswer naming `field`: a JSON number (not
+    a string, not a boolean), or with `xml` the digits of an XML element's text."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif xml and isinstance(value, str) and value.strip().lstrip("-").isdigit() and \
+            value.strip().isascii() and len(value.strip()) < 20:
+        number = int(value.strip())
+    if number is None or number < low or (high is not None and number > high):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise MalformedAnswer(f"{field} is {_shown_value(value)}, not a whole number {span}")
+    return number
+
+
 # ---- text from servers -------------------------------------------------------------------
 
 # A server's error code or a lifecycle condition is a word or two: longer ones are cut.
@@ -359,9 +410,115 @@ def server_text(value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
     return neutralise(str(value), limit)
 
 
-def answers_from(url: str, origin: str) -> str:
-    """The note that names where a bucket's answers came from, masked and neutralised."""
-    return f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
+def answers_from(url: str, origin: str, *, botocore: bool = False) -> str:
+    """The note that names where a bucket's answers came from, masked and neutralised, and
+    the proxy the requests went through, if any (`botocore`: see `proxy_for`)."""
+    return (f"answers from {neutralise(mask_url(url), 200)} ({neutralise(origin, 200)})"
+            + via_proxy(proxy_for(url, botocore=botocore)))
+
+
+# ---- proxies -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The proxy a request goes through, and the environment variable that named it."""
+
+    url: str
+    variable: str
+
+    @property
+    def shown(self) -> str:
+        """The proxy as the report shows it: any user:password masked, neutralised."""
+        return f"{neutralise(mask_url(self.url), 200)} ({neutralise(self.variable, 80)})"
+
+
+def via_proxy(proxy: Proxy | None) -> str:
+    """" via proxy URL (VARIABLE)", or "" for a direct connection."""
+    return f" via proxy {proxy.shown}" if proxy is not None else ""
+
+
+def proxy_for(url: str, environ: Mapping[str, str] | None = None, *,
+              botocore: bool = False) -> Proxy | None:
+    """The proxy from the environment that a request to `url` goes through, or None.
+
+    As the clients gccheck uses decide it (all read the process environment):
+    `urllib.request.getproxies()` (lower-case names win over upper-case; HTTP_PROXY is ignored
+    when REQUEST_METHOD is set); NO_PROXY is matched as urllib's `proxy_bypass` does (a name
+    or domain suffix, with or without the port, `*` for all). requests (google-auth, the
+    Azure SDKs' transport) picks `<scheme>_proxy`, else `all_proxy`, and also bypasses an
+    IPv4 address NO_PROXY names, alone or in a CIDR range (requests.utils.select_proxy,
+    should_bypass_proxies). botocore (`botocore=True`) takes the scheme's proxy only, never
+    ALL_PROXY, and matches NO_PROXY by urllib alone: no ranges
+    (botocore.httpsession.ProxyConfiguration.proxy_url_for, botocore.utils.
+    should_bypass_proxies). The kubernetes client decides on its own configuration (see
+    sources/kubernetes/api.py).
+    """
+    env = os.environ if environ is None else environ
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host:
+        return None
+    proxies = _environ_proxies(env)
+    scheme = parts.scheme.lower()
+    chosen = (scheme if scheme in proxies
+              else "all" if not botocore and "all" in proxies else None)
+    if chosen is None or _bypassed(host, parts.netloc.rpartition("@")[2].lower(), proxies,
+                                   ranges=not botocore):
+        return None
+    return Proxy(proxies[chosen], _proxy_variable(env, chosen, proxies[chosen]))
+
+
+def _environ_proxies(env: Mapping[str, str]) -> dict[str, str]:
+    if env is os.environ:
+        return getproxies_environment()
+    # The same rules as getproxies_environment, for a given mapping (tests).
+    proxies: dict[str, str] = {}
+    for name, value in env.items():
+        if value and name.lower().endswith("_proxy"):
+            proxies[name[:-6].lower()] = value
+    if "REQUEST_METHOD" in env:
+        proxies.pop("http", None)
+    for name, value in env.items():
+        if name.endswith("_proxy"):
+            if value:
+                proxies[name[:-6]] = value
+            else:
+                proxies.pop(name[:-6], None)
+    return proxies
+
+
+def _proxy_variable(env: Mapping[str, str], scheme: str, value: str) -> str:
+    lower = f"{scheme}_proxy"
+    if env.get(lower) == value:
+        return lower
+    for name, held in env.items():
+        if held == value and name.lower() == lower:
+            return name
+    return lower.upper()
+
+
+def _bypassed(host: str, host_and_port: str, proxies: Mapping[str, str], *,
+              ranges: bool) -> bool:
+    no_proxy = proxies.get("no", "")
+    if not no_proxy:
+        return False
+    if proxy_bypass_environment(host, {"no": no_proxy}) or \
+            proxy_bypass_environment(host_and_port, {"no": no_proxy}):
+        return True
+    if not ranges:
+        return False
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    for entry in no_proxy.replace(" ", "").split(","):
+        try:
+            if address in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 # ---- bounded answers ---------------------------------------------------------------------

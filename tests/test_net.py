@@ -188,3 +188,42 @@ def test_run_within_answers_raises_or_gives_up_at_the_deadline() -> None:
             run_within(lambda: release.wait(30), Deadline(0.2))  # a call that would hang
     finally:
         release.set()
+
+
+def test_proxy_for_follows_the_http_clients_rules() -> None:
+    from gccheck.net import Proxy, proxy_for
+
+    proxy = "http://127.0.0.1:3128"
+    assert proxy_for("http://minio.example:9000", {"HTTP_PROXY": proxy}) == \
+        Proxy(proxy, "HTTP_PROXY")
+    # lower case wins; https takes HTTPS_PROXY, else ALL_PROXY (not for botocore)
+    assert proxy_for("http://m.example", {"HTTP_PROXY": "http://a:1", "http_proxy": proxy}) == \
+        Proxy(proxy, "http_proxy")
+    assert proxy_for("https://m.example", {"HTTP_PROXY": proxy}) is None
+    assert proxy_for("https://m.example", {"all_proxy": proxy}) == Proxy(proxy, "all_proxy")
+    assert proxy_for("https://m.example", {"ALL_PROXY": proxy}, botocore=True) is None
+    # NO_PROXY: a domain suffix, host:port, '*', an address in a CIDR range
+    for no_proxy in ("example", ".m.example", "m.example:9000", "*"):
+        assert proxy_for("http://m.example:9000",
+                         {"HTTP_PROXY": proxy, "NO_PROXY": no_proxy}) is None, no_proxy
+    assert proxy_for("http://10.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.0.0.0/8"}) \
+        is None
+    assert proxy_for("http://11.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.0.0.0/8"}) \
+        == Proxy(proxy, "HTTP_PROXY")
+    # botocore knows no ranges: its requests to 10.1.2.3 go through the proxy
+    assert proxy_for("http://10.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.0.0.0/8"},
+                     botocore=True) == Proxy(proxy, "HTTP_PROXY")
+    assert proxy_for("http://10.1.2.3:9000", {"HTTP_PROXY": proxy, "no_proxy": "10.1.2.3"},
+                     botocore=True) is None
+
+
+def test_answers_from_names_the_proxy_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gccheck.net import answers_from
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cretproxy@127.0.0.1:3128")
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    note = answers_from("https://storage.example", "--endpoint-url")
+    assert note == ("answers from https://storage.example (--endpoint-url) via proxy "
+                    "http://***:***@127.0.0.1:3128 (HTTPS_PROXY)"), note

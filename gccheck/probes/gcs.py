@@ -47,8 +47,10 @@ from gccheck.net import (
     read_fact,
     retry_after,
     server_text,
+    strict_bool,
     timed_out_after,
     unavailable,
+    whole_number,
     with_retries,
 )
 from gccheck.probes.interface import ProbeOptions
@@ -209,10 +211,44 @@ def _headers(exc: BaseException) -> Any:
     return getattr(getattr(exc, "response", None), "headers", None)
 
 
+# The condition fields the JSON API types (storage/v1 Bucket.lifecycle.rule[].condition):
+# int32 day and version counts (JSON numbers), a boolean, dates and lists of names as strings.
+# A field of another type is a malformed answer, never read by Python's truthiness.
+_INTEGER_CONDITIONS = ("age", "daysSinceCustomTime", "daysSinceNoncurrentTime",
+                       "numNewerVersions")
+_TEXT_CONDITIONS = ("createdBefore", "customTimeBefore", "noncurrentTimeBefore")
+_LIST_CONDITIONS = ("matchesStorageClass", "matchesPrefix", "matchesSuffix")
+_INT32_MAX = 2**31 - 1
+
+
+def _check_condition(where: str, condition: object) -> dict[str, Any]:
+    if not isinstance(condition, dict):
+        raise MalformedAnswer(f"{where}.condition is not an object")
+    if "isLive" in condition:
+        strict_bool(condition["isLive"], f"{where}.condition.isLive")
+    for key in _INTEGER_CONDITIONS:
+        if key in condition:
+            whole_number(condition[key], f"{where}.condition.{key}", 0, _INT32_MAX)
+    for key in _TEXT_CONDITIONS:
+        if key in condition and not isinstance(condition[key], str):
+            raise MalformedAnswer(f"{where}.condition.{key} is not a date string")
+    for key in _LIST_CONDITIONS:
+        value = condition.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise MalformedAnswer(f"{where}.condition.{key} is not a list of strings")
+    return condition
+
+
 def lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
-    """A GCS lifecycle rule (API form: action + condition) reduced to what matters for GC."""
-    action = (raw.get("action") or {}).get("type", "")
-    condition: dict[str, Any] = raw.get("condition") or {}
+    """A GCS lifecycle rule (API form: action + condition) reduced to what matters for GC.
+
+    MalformedAnswer, naming the field, when a condition field is not of its API type."""
+    where = f"lifecycle rule {index + 1}"
+    action_raw = raw.get("action") or {}
+    action = action_raw.get("type", "") if isinstance(action_raw, dict) else None
+    if not isinstance(action, str):
+        raise MalformedAnswer(f"{where}.action.type is not a string")
+    condition = _check_condition(where, raw.get("condition") or {})
     deletes = action == "Delete"
     noncurrent_only = condition.get("isLive") is False or any(
         k in condition for k in _NONCURRENT_ONLY)
@@ -278,7 +314,13 @@ def _versioning(bucket: Any) -> VersioningState:
 
 
 def _lifecycle(bucket: Any) -> tuple[LifecycleRule, ...]:
-    return tuple(lifecycle_rule(i, dict(r)) for i, r in enumerate(bucket.lifecycle_rules))
+    # The raw resource, as the API typed it (Bucket.lifecycle_rules rebuilds each rule through
+    # the SDK's classes, which take any value and fail on a condition they do not know).
+    lifecycle = bucket._properties.get("lifecycle") or {}
+    rules = lifecycle.get("rule") or [] if isinstance(lifecycle, dict) else None
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise MalformedAnswer("lifecycle.rule is not a list of rules")
+    return tuple(lifecycle_rule(i, r) for i, r in enumerate(rules))
 
 
 class Probe:

@@ -36,9 +36,12 @@ from gccheck.net import (
     classify_status,
     classify_transport,
     is_dns_failure,
+    proxy_for,
     read_fact,
     server_text,
     unavailable,
+    via_proxy,
+    whole_number,
 )
 from gccheck.neutral import neutralise
 from gccheck.probes.interface import ProbeOptions
@@ -128,8 +131,20 @@ def classify(exc: BaseException, call: str, endpoint: str, timeout: float) -> Un
     return Unavailable(UnavailableKind.ERROR, f"{call} failed: {type(exc).__name__}")
 
 
-def _lifecycle_rule(raw: dict[str, Any]) -> LifecycleRule:
+def _lifecycle_rule(index: int, raw: dict[str, Any]) -> LifecycleRule:
+    """One rule, typed strictly: Status Enabled or Disabled, a day count a whole number of at
+    least 1 (PutBucketLifecycleConfiguration refuses others); else MalformedAnswer."""
+    where = f"lifecycle rule {index + 1}"
+    if raw.get("Status") not in ("Enabled", "Disabled"):
+        raise MalformedAnswer(f"{where}: Status is {server_text(repr(raw.get('Status')), 40)}, "
+                              "not Enabled or Disabled")
     expiration = raw.get("Expiration") or {}
+    if "Days" in expiration:
+        whole_number(expiration["Days"], f"{where}: Expiration.Days", 1)
+    if "NoncurrentVersionExpiration" in raw:
+        noncurrent = raw["NoncurrentVersionExpiration"] or {}
+        whole_number(noncurrent.get("NoncurrentDays"),
+                     f"{where}: NoncurrentVersionExpiration.NoncurrentDays", 1)
     expires_current = "Days" in expiration or "Date" in expiration
     scope = raw.get("Filter") or {}
     prefix = scope.get("Prefix", raw.get("Prefix")) if isinstance(scope, dict) else None
@@ -153,7 +168,7 @@ def _lifecycle_rule(raw: dict[str, Any]) -> LifecycleRule:
 
 
 def _lifecycle_rules(response: dict[str, Any]) -> tuple[LifecycleRule, ...]:
-    return tuple(_lifecycle_rule(raw) for raw in response.get("Rules", []))
+    return tuple(_lifecycle_rule(i, raw) for i, raw in enumerate(response.get("Rules", [])))
 
 
 def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
@@ -163,9 +178,10 @@ def _object_lock(raw: dict[str, Any]) -> DeleteProtection:
     retention = (config.get("Rule") or {}).get("DefaultRetention")
     if not retention:
         return DeleteProtection(False, "object lock is enabled without a default retention")
-    length = (f"{server_text(retention['Days'])} days" if "Days" in retention
-              else f"{server_text(retention['Years'])} years" if "Years" in retention
-              else "of no length")
+    length = (f"{whole_number(retention['Days'], 'DefaultRetention.Days', 1)} days"
+              if "Days" in retention
+              else f"{whole_number(retention['Years'], 'DefaultRetention.Years', 1)} years"
+              if "Years" in retention else "of no length")
     return DeleteProtection(True, "object lock default retention "
                                   f"{server_text(retention.get('Mode'))} {length}")
 
@@ -315,13 +331,19 @@ def _answers_from(bucket: BucketLocation, settings: Settings) -> str:
     if bucket.endpoint_url is None:
         region = bucket.region or settings.get("AWS_REGION") or settings.get("AWS_DEFAULT_REGION")
         where = neutralise(region, 80) if region else "from the profile"
-        return f"answers from AWS S3 (AWS's endpoint for region {where})"
+        # The regional host stands in for AWS's: NO_PROXY may name either.
+        aws = f"https://s3.{region}.amazonaws.com" if region else "https://s3.amazonaws.com"
+        return (f"answers from AWS S3 (AWS's endpoint for region {where})"
+                + via_proxy(proxy_for(aws, botocore=True)))
+    # botocore proxies by the URL's scheme only, never ALL_PROXY (net.proxy_for).
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         setting = settings.values.get(name)
         if setting is not None and setting.value and \
                 setting.value.strip().rstrip("/") == bucket.endpoint_url.rstrip("/"):
-            return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}")
-    return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url")
+            return answers_from(bucket.endpoint_url, f"{name} from {setting.origin}",
+                                botocore=True)
+    return answers_from(bucket.endpoint_url, "the bucket URL or --endpoint-url",
+                        botocore=True)
 
 
 def _credential_source(bucket: BucketLocation, access_key: str | None, secret_key: str | None,
@@ -369,4 +391,7 @@ def _versioning_state(response: dict[str, Any]) -> VersioningState:
         return VersioningState.ENABLED
     if status == "Suspended":
         return VersioningState.SUSPENDED
-    return VersioningState.NEVER_ENABLED
+    if status is None:  # no Status element: versioning was never enabled
+        return VersioningState.NEVER_ENABLED
+    raise MalformedAnswer(f"versioning Status is {server_text(repr(status), 40)}, not Enabled "
+                          "or Suspended")

@@ -415,3 +415,48 @@ def test_exec_plugin_that_hangs_is_given_up_on_at_the_timeout(tmp_path: Path, gc
                            "plugin or token refresh waiting for a login or the network?")
     assert elapsed < BOUND
     assert list(kube.api.requests) == []
+
+
+# ---- a proxy from the shell (issue 15, item 1) ------------------------------------------------
+
+
+def test_the_shells_proxy_is_named_with_the_api_server(tmp_path: Path) -> None:
+    """The kubernetes client sends the kubeconfig's token through HTTP(S)_PROXY: every message
+    names the proxy beside the API server (the server's name does not resolve: only the proxy
+    can answer)."""
+    api = "http://k8s.internal.example:6443"
+    with fault_server("500", flavor="k8s", retry_after="0.1") as proxy:
+        result = run_gccheck("check", "--hosting", "on-prem", "--workload", WORKLOAD,
+                             "--kubeconfig", str(kubeconfig_for(tmp_path, api)),
+                             "--timeout", "5", "--format", "json",
+                             env={"HTTP_PROXY": proxy.url.replace("http://", "http://u:pw9@")})
+        paths = [path for _, path in proxy.requests]
+    one_line_error(result, f"server error from the Kubernetes API at {api} via proxy "
+                           f"http://***:***@{proxy.url[7:]} (HTTP_PROXY) (HTTP 500")
+    assert paths and all(path.startswith(api) for path in paths), paths
+    assert "pw9" not in result.err
+
+
+def test_no_proxy_covering_the_api_server_names_no_proxy(tmp_path: Path) -> None:
+    with fault_server("500", flavor="k8s", retry_after="0.1") as server, \
+            fault_server("500", flavor="k8s") as proxy:
+        result = run_gccheck("check", "--hosting", "on-prem", "--workload", WORKLOAD,
+                             "--kubeconfig", str(kubeconfig_for(tmp_path, server.url)),
+                             "--timeout", "5", "--format", "json",
+                             env={"HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.0/8"})
+        proxied = list(proxy.requests)
+    one_line_error(result, f"server error from the Kubernetes API at {server.url} (HTTP 500")
+    assert proxied == [] and "via proxy" not in result.err
+
+
+def test_a_kubeconfig_proxy_url_is_named(tmp_path: Path, gccheck_inproc: Any) -> None:
+    api = "http://k8s.internal.example:6443"
+    with fault_server("500", flavor="k8s", retry_after="0.1") as proxy:
+        kubeconfig = kubeconfig_for(tmp_path, api)
+        kubeconfig.write_text(kubeconfig.read_text().replace(
+            f"server: {api}", f"server: {api}\n    proxy-url: {proxy.url}"))
+        result, _ = check(gccheck_inproc, kubeconfig)
+        paths = [path for _, path in proxy.requests]
+    one_line_error(result, f"the Kubernetes API at {api} via proxy {proxy.url} (proxy-url in "
+                           "the kubeconfig)")
+    assert paths and all(path.startswith(api) for path in paths), paths

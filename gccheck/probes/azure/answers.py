@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from gccheck.model import DeleteProtection, Unavailable, UnavailableKind
+from gccheck.model import DeleteProtection, SoftDelete, Unavailable, UnavailableKind
 from gccheck.net import (
     Failure,
     MalformedAnswer,
@@ -20,8 +20,11 @@ from gccheck.net import (
     looks_like_html,
     retry_after,
     server_text,
+    strict_bool,
     timed_out_after,
     unavailable,
+    whole_number,
+    xml_bool,
 )
 
 MGMT = "mgmt"
@@ -74,8 +77,47 @@ def check_blob_answer(pipeline_response: Any) -> None:
             raise MalformedAnswer("not well-formed XML (truncated?)") from None
         if root.tag.rsplit("}", 1)[-1] != "StorageServiceProperties":
             raise MalformedAnswer("an XML document that is not the blob service properties")
+        # The answer feeds the blob soft delete fact only: an odd field makes it unknown.
+        _check_delete_retention_xml(root)
     if not response.headers.get("x-ms-request-id"):
         raise MalformedAnswer("not an answer from the Blob service (no x-ms-request-id)")
+
+
+# Azure's delete retention policies keep deleted blobs 1 to 365 days (Set Blob Service
+# Properties, DeleteRetentionPolicy.Days; ARM's deleteRetentionPolicy.days, the same range).
+RETENTION_DAYS = (1, 365)
+
+
+def soft_delete(policy: Any, field: str) -> SoftDelete:
+    """The blob soft delete fact from an SDK's DeleteRetentionPolicy model, typed strictly:
+    `enabled` a boolean, `days` (when given) a whole number within RETENTION_DAYS; anything
+    else is MalformedAnswer naming `field`, never a retention."""
+    if policy is None:
+        return SoftDelete(False, None)
+    enabled = strict_bool(policy.enabled, f"{field}.enabled")
+    if not enabled:
+        return SoftDelete(False, None)
+    if policy.days is None:
+        return SoftDelete(True, None)
+    return SoftDelete(True, float(whole_number(policy.days, f"{field}.days", *RETENTION_DAYS)))
+
+
+def _check_delete_retention_xml(root: Any) -> None:
+    """The raw StorageServiceProperties' DeleteRetentionPolicy, as the REST API documents it
+    (`<Enabled>true|false</Enabled>`, `<Days>` 1..365): the SDK reads `TRUE` as true and
+    `-5` as a retention."""
+    def child(node: Any, name: str) -> Any:
+        return next((c for c in node if c.tag.rsplit("}", 1)[-1] == name), None)
+
+    policy = child(root, "DeleteRetentionPolicy")
+    if policy is None:
+        return
+    enabled = child(policy, "Enabled")
+    if enabled is not None:
+        xml_bool(enabled.text, "DeleteRetentionPolicy.Enabled")
+    days = child(policy, "Days")
+    if days is not None:
+        whole_number(days.text or "", "DeleteRetentionPolicy.Days", *RETENTION_DAYS, xml=True)
 
 
 def check_arm_answer(response: Any) -> None:

@@ -21,6 +21,7 @@ from gccheck.probes.azure.answers import (
     classify,
     protection,
     raise_if_missing,
+    soft_delete,
     timed_out,
 )
 from gccheck.probes.azure.credentials import AccountKey, account_key, account_url
@@ -65,9 +66,7 @@ class BlobClients:
 
 
 def _soft_delete(answer: Any) -> SoftDelete:
-    policy = answer.get("delete_retention_policy")
-    enabled = bool(policy is not None and policy.enabled)
-    return SoftDelete(enabled, float(policy.days) if enabled and policy.days else None)
+    return soft_delete(answer.get("delete_retention_policy"), "DeleteRetentionPolicy")
 
 
 def _protection(answer: Any) -> DeleteProtection:

@@ -24,6 +24,7 @@ from gccheck.probes.azure.answers import (
     on_off,
     protection,
     raise_if_missing,
+    soft_delete,
     timed_out,
 )
 from gccheck.probes.azure.credentials import (
@@ -108,9 +109,7 @@ def _service_notes(service: Any) -> tuple[str, ...]:
 
 
 def _soft_delete(answer: Any) -> SoftDelete:
-    policy = answer.delete_retention_policy
-    enabled = bool(policy is not None and policy.enabled)
-    return SoftDelete(enabled, float(policy.days) if enabled and policy.days else None)
+    return soft_delete(answer.delete_retention_policy, "deleteRetentionPolicy")
 
 
 def _protection(answer: Any) -> DeleteProtection:

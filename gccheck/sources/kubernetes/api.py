@@ -41,10 +41,11 @@ class Kube:
     """
 
     def __init__(self, api_client: Any, namespace: str, server: str, timeout: float,
-                 deadline: Deadline | None = None) -> None:
+                 deadline: Deadline | None = None, proxy: net.Proxy | None = None) -> None:
         self.api_client = api_client
         self.namespace = namespace
-        self.server = neutralise(_shown_server(server))
+        # The proxy is named wherever the server is: the kubeconfig's token goes through it.
+        self.server = neutralise(_shown_server(server)) + net.via_proxy(proxy)
         self.endpoint = f"the Kubernetes API at {self.server}"
         self.timeout = timeout
         self.deadline = Deadline(timeout) if deadline is None else deadline
@@ -67,7 +68,8 @@ class Kube:
         api_client = client.ApiClient(configuration)
         rest: Any = api_client.rest_client
         rest.pool_manager = _BoundedPool(rest.pool_manager)
-        return cls(api_client, namespace, configuration.host, timeout, deadline)
+        return cls(api_client, namespace, configuration.host, timeout, deadline,
+                   _proxy(configuration))
 
     def close(self) -> None:
         self.api_client.close()
@@ -291,6 +293,28 @@ class _BoundedPool:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
+
+
+def _proxy(configuration: Any) -> net.Proxy | None:
+    """The proxy the client's requests go through, decided as its RESTClientObject does:
+    `configuration.proxy` (a kubeconfig cluster's proxy-url, else `<scheme>_proxy` or
+    ALL_PROXY from the environment) unless `configuration.no_proxy` (NO_PROXY) covers the
+    host."""
+    proxy = getattr(configuration, "proxy", None)
+    if not proxy:
+        return None
+    from kubernetes.client import rest
+
+    bypass = getattr(rest, "should_bypass_proxies", None)
+    if bypass is not None and bypass(configuration.host, configuration.no_proxy or ""):
+        return None
+    if getattr(configuration, "_proxy_from_env", False):
+        # Which variable named it: net.proxy_for reads the environment as the client does.
+        found = net.proxy_for(configuration.host)
+        if found is not None and found.url == proxy:
+            return found
+        return net.Proxy(proxy, "the environment")
+    return net.Proxy(proxy, "proxy-url in the kubeconfig")
 
 
 def _shown_server(server: str) -> str:
