@@ -4,13 +4,15 @@ every other line gccheck prints (issue 15 item 11)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
 
 import pytest
 from support.faults import scripted_server
-from support.run import run_gccheck
+from support.run import clean_env, run_gccheck
 
 from gccheck.debuglog import route_warnings
 from gccheck.masking import Redactor
@@ -44,18 +46,43 @@ def _clean(stderr: str) -> None:
     assert "\x1b" not in stderr and "\x07" not in stderr and "\x00" not in stderr
 
 
-def test_the_gcs_sdks_unknown_rule_warning_is_masked_and_neutralised(hostile_gcs: str) -> None:
+def test_a_hostile_lifecycle_rule_reaches_no_output_raw(hostile_gcs: str) -> None:
+    """google-cloud-storage warned with the rule's text (UserWarning: Unknown lifecycle rule
+    type ...) on stderr; the probe now reads rules itself, and neither stream shows it raw."""
     run = run_gccheck("check", "--hosting", "on-prem", "--bucket", "gs://wandb-hostile",
                       env={"STORAGE_EMULATOR_HOST": hostile_gcs,
                            "GORILLA_ARTIFACT_GC_ENABLED": "true",
                            "AWS_SECRET_ACCESS_KEY": SECRET})
     assert "gc-env-var" in run.out and run.code == 0, (run.out, run.err)
-    warned = [line for line in run.err.splitlines() if "Unknown lifecycle rule type" in line]
-    assert len(warned) == 1, run.err
-    assert warned[0].startswith("gccheck: warning: UserWarning: Unknown lifecycle rule type")
-    assert "\\x1b]0;owned\\x07" in warned[0]
     _clean(run.err)
     _clean(run.out)
+
+
+# A real `gccheck check` whose judging warns, as an SDK would, with a server's text.
+_WARNING_RUN = f"""
+import sys, warnings
+import gccheck.rules
+real = gccheck.rules.evaluate
+def warning_evaluate(ctx):
+    warnings.warn("server said " + {HOSTILE!r}, UserWarning, stacklevel=1)
+    return real(ctx)
+gccheck.rules.evaluate = warning_evaluate
+import gccheck.engine.evaluate
+gccheck.engine.evaluate.evaluate = warning_evaluate
+from gccheck.cli import main
+sys.argv = ["gccheck", "check", "--hosting", "shared-cloud"]
+main()
+"""
+
+
+def test_a_warning_during_a_real_run_is_masked_and_neutralised() -> None:
+    run = subprocess.run([sys.executable, "-c", _WARNING_RUN], capture_output=True, text=True,
+                         timeout=60, env=clean_env({"AWS_SECRET_ACCESS_KEY": SECRET}))
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stderr.splitlines() if "server said" in line]
+    assert len(warned) == 1, run.stderr
+    assert warned[0].startswith("gccheck: warning: UserWarning: server said \\x1b]0;owned")
+    _clean(run.stderr)
 
 
 def test_a_warning_from_a_worker_thread_goes_through_the_hook(
