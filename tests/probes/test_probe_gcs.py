@@ -18,7 +18,8 @@ from support.run import Run, run_gccheck
 
 from gccheck.bucket_url import parse_bucket_url
 from gccheck.model import Setting, Settings, Unavailable, UnavailableKind
-from gccheck.probes.gcs import Probe, lifecycle_rule
+from gccheck.probes.gcs import Probe
+from gccheck.probes.gcs_answers import lifecycle_rule
 from gccheck.probes.interface import ProbeOptions
 
 NONCURRENT = {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30}}
