@@ -195,23 +195,29 @@ def fault_server(mode: str, delay: float = 5.0, tls_dir: Path | None = None,
     server = _FaultHTTPServer(mode, delay, flavor, retry_after)
     host, port = server.server_address[:2]
     server.url = f"http://{host}:{port}"
+    with _serving(server, tls_dir, "fault"):
+        yield server
+
+
+@contextmanager
+def _serving(server: Any, tls_dir: Path | None, name: str) -> Iterator[None]:
+    """Serve on a daemon thread (over HTTPS with a fresh test CA, written to
+    `server.ca_path`, when `tls_dir` is given) until the block ends."""
     if tls_dir is not None:
         import trustme
 
         ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(context)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        ca_file = tls_dir / f"fault-ca-{port}.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        server.ca_path = str(ca_file)
-        server.url = f"https://{host}:{port}"
+        server.ca_path = str(tls_dir / f"{name}-ca-{server.server_address[1]}.pem")
+        ca.cert_pem.write_to_path(server.ca_path)
+        server.url = server.url.replace("http://", "https://")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)
     thread.start()
     try:
-        yield server
+        yield
     finally:
         server.shutdown()
         server.server_close()
@@ -276,24 +282,8 @@ def scripted_server(script: Script, tls_dir: Path | None = None) -> Iterator[_Sc
     `server.ca_path`.
     """
     server = _ScriptedServer(script)
-    if tls_dir is not None:
-        import trustme
-
-        ca = trustme.CA()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.ca_path = str(tls_dir / f"scripted-ca-{server.server_address[1]}.pem")
-        ca.cert_pem.write_to_path(server.ca_path)
-        server.url = server.url.replace("http://", "https://")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    try:
+    with _serving(server, tls_dir, "scripted"):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def endless(chunk: bytes = b"x" * 65536, stop_after: int = 512 << 20) -> Iterator[bytes]:
